@@ -1,0 +1,130 @@
+//! Command-line types (clap). Converted into library [`publish::Options`] with `From`.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use publish::write::OutputFormat;
+use std::path::PathBuf;
+
+/// Turn a series of Arabic article parts into a book edition: PDF, EPUB 3 and an HTML site.
+#[derive(Debug, Parser)]
+#[command(name = "publish", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do (default: build).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Formats to build (repeat or separate with commas).
+    #[arg(
+        short,
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "all",
+        global = true
+    )]
+    pub format: Vec<FormatArg>,
+    /// The book folder (holds publish.toml, sources/, themes/, output/).
+    #[arg(long, value_name = "DIR", default_value = ".", global = true)]
+    pub book: PathBuf,
+    /// Sources folder [default: <book>/sources].
+    #[arg(long, value_name = "DIR", global = true)]
+    pub sources: Option<PathBuf>,
+    /// Output folder [default: <book>/output].
+    #[arg(long, value_name = "DIR", global = true)]
+    pub output: Option<PathBuf>,
+    /// Config file [default: <book>/publish.toml, if present].
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+    /// Theme name (a folder themes/<NAME>/ over the compiled-in default).
+    #[arg(long, value_name = "NAME", global = true)]
+    pub theme: Option<String>,
+    /// Worker threads [default: one per core].
+    #[arg(short, long, value_name = "N", global = true)]
+    pub jobs: Option<usize>,
+    /// Diagnostics format on stderr.
+    #[arg(long, value_enum, default_value = "human", global = true)]
+    pub diagnostics: DiagnosticsArg,
+    /// Exit with an error when there are warnings (for CI).
+    #[arg(long, global = true)]
+    pub fail_on_warnings: bool,
+    /// Print only errors and warnings.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Print an intermediate representation to stdout instead of writing outputs.
+    #[arg(long, value_enum, value_name = "WHAT", global = true)]
+    pub emit: Option<EmitArg>,
+    /// Print how long each phase took (on stderr).
+    #[arg(long, global = true)]
+    pub timings: bool,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build the book (the default).
+    Build,
+    /// Read and lint the sources; write nothing.
+    Check,
+}
+
+/// `--format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// Print/archival PDF.
+    Pdf,
+    /// EPUB 3.
+    Epub,
+    /// HTML site.
+    Html,
+    /// All three.
+    All,
+}
+
+/// `--diagnostics` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiagnosticsArg {
+    /// `file:line:col: warning: message [code]` with a hint line.
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `--emit` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EmitArg {
+    /// The document model as JSON.
+    Model,
+}
+
+impl Cli {
+    /// The formats asked for, each once, in canonical order.
+    pub fn formats(&self) -> Vec<OutputFormat> {
+        let mut out: Vec<OutputFormat> = Vec::new();
+        for f in &self.format {
+            let add: &[OutputFormat] = match f {
+                FormatArg::Pdf => &[OutputFormat::Pdf],
+                FormatArg::Epub => &[OutputFormat::Epub],
+                FormatArg::Html => &[OutputFormat::Html],
+                FormatArg::All => &OutputFormat::ALL,
+            };
+            out.extend(add);
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+impl From<&Cli> for publish::Options {
+    fn from(cli: &Cli) -> Self {
+        let check_only = matches!(cli.command, Some(Command::Check)) || cli.emit.is_some();
+        publish::Options {
+            book_dir: cli.book.clone(),
+            sources: cli.sources.clone(),
+            output: cli.output.clone(),
+            config: cli.config.clone(),
+            theme: cli.theme.clone(),
+            formats: cli.formats(),
+            jobs: cli.jobs,
+            check_only,
+        }
+    }
+}

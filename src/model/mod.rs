@@ -1,0 +1,369 @@
+//! The shared document model: one `Book` that every reader produces and every writer consumes.
+//!
+//! Modelled on pandoc's AST: a small, closed set of block and inline kinds, each carrying the
+//! byte range it came from so diagnostics can point at `file:line`. The file a span refers to is
+//! the `source` of the [`Part`] that holds it. Language and direction are data, never assumptions.
+
+use serde::{Deserialize, Serialize};
+
+/// A whole book edition: metadata plus the parts in reading order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Book {
+    /// Title, author, language, identifiers: everything that is not content.
+    pub meta: Meta,
+    /// The parts of the series, ordered by part number.
+    pub parts: Vec<Part>,
+}
+
+/// Book-level metadata, taken from the parts and overridden by `publish.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Meta {
+    /// Book title (the series title unless configured).
+    pub title: String,
+    /// Optional subtitle.
+    pub subtitle: Option<String>,
+    /// Author shown on the title page and in metadata.
+    pub author: Option<String>,
+    /// BCP 47 language tag of the book (e.g. `ar`).
+    pub lang: Lang,
+    /// Base writing direction of the book.
+    pub dir: Dir,
+    /// Identifier (ISBN, URN or UUID URN); writers derive a stable one when absent.
+    pub identifier: Option<String>,
+    /// Build / publication date as `YYYY-MM-DD`, from config or `SOURCE_DATE_EPOCH`.
+    pub date: String,
+    /// Build timestamp in seconds since the Unix epoch (from the same source as `date`).
+    pub timestamp: i64,
+    /// Publisher name.
+    pub publisher: Option<String>,
+    /// Rights statement.
+    pub rights: Option<String>,
+    /// Keywords for PDF/EPUB metadata.
+    pub keywords: Vec<String>,
+    /// Output file stem (`<slug>.pdf`, `<slug>.epub`).
+    pub slug: String,
+}
+
+/// A BCP 47 language tag such as `ar` or `fa`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Lang(pub String);
+
+impl Lang {
+    /// The tag as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The direction scripts of this language are written in.
+    pub fn default_dir(&self) -> Dir {
+        let primary = self
+            .0
+            .split(['-', '_'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        match primary.as_str() {
+            "ar" | "fa" | "ur" | "he" | "yi" | "ps" | "sd" | "ug" | "ckb" | "dv" => Dir::Rtl,
+            _ => Dir::Ltr,
+        }
+    }
+}
+
+impl Default for Lang {
+    fn default() -> Self {
+        Lang("ar".to_owned())
+    }
+}
+
+/// Base writing direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dir {
+    /// Right to left (Arabic, Persian, Hebrew…).
+    #[default]
+    Rtl,
+    /// Left to right.
+    Ltr,
+}
+
+impl Dir {
+    /// `"rtl"` or `"ltr"`, as HTML, OPF and typst spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dir::Rtl => "rtl",
+            Dir::Ltr => "ltr",
+        }
+    }
+}
+
+/// One part (article) of the series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Part {
+    /// Part number from the marker (`الجزء الرابع عشر` → 14), front matter or file name.
+    pub number: Option<u32>,
+    /// The part's own title (its section heading), without the part label.
+    pub title: Vec<Inline>,
+    /// Series title as written in this part, used to check that all parts belong together.
+    pub series: Option<String>,
+    /// Author as written in this part.
+    pub author: Option<String>,
+    /// Language of this part.
+    pub lang: Lang,
+    /// Base direction of this part.
+    pub dir: Dir,
+    /// Where the part came from.
+    pub source: Source,
+    /// Body content.
+    pub blocks: Vec<Block>,
+}
+
+/// The source file of a part, for diagnostics and the colophon.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    /// Path relative to the book folder, with `/` separators.
+    pub path: String,
+    /// Lower-case hex SHA-256 of the file's bytes.
+    pub sha256: String,
+    /// Encoding the file was decoded from (`utf-8`, `utf-16le`, `windows-1256`…).
+    pub encoding: String,
+}
+
+/// A byte range in the part's decoded source text, with the 1-based line it starts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Span {
+    /// First byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+    /// 1-based line of `start`.
+    pub line: u32,
+}
+
+/// Generic attributes, as pandoc's `Attr`: an identifier, classes and key/value pairs.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Attr {
+    /// Identifier (anchor); empty when none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
+    /// Classes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<String>,
+    /// Other attributes, in source order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kv: Vec<(String, String)>,
+}
+
+/// Block-level content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Block {
+    /// A heading inside a part; level 1 is the highest level below the part title.
+    Heading {
+        /// 1 to 6.
+        level: u8,
+        /// Heading text.
+        content: Vec<Inline>,
+        /// Identifier and classes.
+        attr: Attr,
+        /// Source range.
+        span: Span,
+    },
+    /// A paragraph.
+    Para {
+        /// Paragraph text.
+        content: Vec<Inline>,
+        /// Source range.
+        span: Span,
+    },
+    /// A block quotation.
+    Quote {
+        /// Quoted blocks.
+        blocks: Vec<Block>,
+        /// Source range.
+        span: Span,
+    },
+    /// An ordered or bullet list.
+    List {
+        /// `Some(first number)` for an ordered list, `None` for bullets.
+        start: Option<u64>,
+        /// Items, each a sequence of blocks.
+        items: Vec<Vec<Block>>,
+        /// Source range.
+        span: Span,
+    },
+    /// Verbatim code, shown left to right in a monospace font.
+    Code {
+        /// The code exactly as written.
+        text: String,
+        /// Info string language, if given.
+        lang: Option<String>,
+        /// Source range.
+        span: Span,
+    },
+    /// A footnote's text; referenced by [`Inline::NoteRef`] with the same label.
+    Footnote {
+        /// Label as written in the source (unique within the part).
+        label: String,
+        /// Footnote content.
+        blocks: Vec<Block>,
+        /// Source range.
+        span: Span,
+    },
+    /// A thematic break (scene change).
+    Break {
+        /// Source range.
+        span: Span,
+    },
+}
+
+impl Block {
+    /// The source range of this block.
+    pub fn span(&self) -> Span {
+        match self {
+            Block::Heading { span, .. }
+            | Block::Para { span, .. }
+            | Block::Quote { span, .. }
+            | Block::List { span, .. }
+            | Block::Code { span, .. }
+            | Block::Footnote { span, .. }
+            | Block::Break { span } => *span,
+        }
+    }
+}
+
+/// Inline content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Inline {
+    /// Plain text, exactly as in the source.
+    Text {
+        /// The text.
+        text: String,
+        /// Source range.
+        span: Span,
+    },
+    /// Emphasis (italic in Latin, usually a different weight or colour in Arabic).
+    Emph {
+        /// Emphasised content.
+        content: Vec<Inline>,
+        /// Source range.
+        span: Span,
+    },
+    /// Strong emphasis.
+    Strong {
+        /// Strong content.
+        content: Vec<Inline>,
+        /// Source range.
+        span: Span,
+    },
+    /// A hyperlink; `url` is already checked to be a safe scheme or a relative reference.
+    Link {
+        /// Target URL.
+        url: String,
+        /// Link text.
+        content: Vec<Inline>,
+        /// Source range.
+        span: Span,
+    },
+    /// Inline code, shown left to right.
+    Code {
+        /// The code.
+        text: String,
+        /// Source range.
+        span: Span,
+    },
+    /// A reference to a [`Block::Footnote`] with the same label in the same part.
+    NoteRef {
+        /// Footnote label.
+        label: String,
+        /// Source range.
+        span: Span,
+    },
+    /// A hard line break.
+    LineBreak {
+        /// Source range.
+        span: Span,
+    },
+}
+
+impl Inline {
+    /// Plain text of inline content (markup removed, notes dropped), for titles and metadata.
+    pub fn plain(inlines: &[Inline]) -> String {
+        let mut out = String::new();
+        Self::push_plain(inlines, &mut out);
+        out
+    }
+
+    fn push_plain(inlines: &[Inline], out: &mut String) {
+        for inline in inlines {
+            match inline {
+                Inline::Text { text, .. } | Inline::Code { text, .. } => out.push_str(text),
+                Inline::Emph { content, .. }
+                | Inline::Strong { content, .. }
+                | Inline::Link { content, .. } => Self::push_plain(content, out),
+                Inline::NoteRef { .. } => {}
+                Inline::LineBreak { .. } => out.push(' '),
+            }
+        }
+    }
+
+    /// A plain text inline.
+    pub fn text(text: impl Into<String>, span: Span) -> Inline {
+        Inline::Text {
+            text: text.into(),
+            span,
+        }
+    }
+}
+
+impl Part {
+    /// The label of the part in the book's language, e.g. «الجزء الرابع عشر».
+    pub fn label(&self, style: LabelStyle, digits: Digits) -> String {
+        crate::read::arabic::part_label(self.number, style, digits)
+    }
+
+    /// The part title as plain text.
+    pub fn title_text(&self) -> String {
+        Inline::plain(&self.title)
+    }
+}
+
+/// How part numbers are written in labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LabelStyle {
+    /// Ordinal words: «الجزء الرابع عشر».
+    #[default]
+    Words,
+    /// Numbers in the configured digits: «الجزء ١٤».
+    Number,
+}
+
+/// Which digits generated numbers (pages, notes, list numbers) use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Digits {
+    /// Arabic-Indic digits ٠١٢٣٤٥٦٧٨٩.
+    #[default]
+    ArabicIndic,
+    /// Western digits 0123456789.
+    Western,
+    /// Persian (extended Arabic-Indic) digits ۰۱۲۳۴۵۶۷۸۹.
+    Persian,
+}
+
+impl Digits {
+    /// Write `n` with these digits.
+    pub fn format(self, n: u64) -> String {
+        let zero = match self {
+            Digits::Western => return n.to_string(),
+            Digits::ArabicIndic => '\u{0660}',
+            Digits::Persian => '\u{06F0}',
+        };
+        n.to_string()
+            .chars()
+            .map(|c| char::from_u32(zero as u32 + (c as u32 - '0' as u32)).unwrap_or(c))
+            .collect()
+    }
+}

@@ -1,0 +1,719 @@
+//! Reader for Markdown parts (`*.md`) with TOML (`+++`) or YAML (`---`) front matter.
+//!
+//! Parsing never fails: pulldown-cmark accepts any text, and front-matter problems become
+//! diagnostics. Raw HTML is never passed through: it is kept as literal text, with a warning.
+
+use super::{LineIndex, ReadResult, SourceFile};
+use crate::diag::Diagnostic;
+use crate::model::{Attr, Block, Dir, Inline, Lang, Part, Span};
+use crate::read::arabic;
+use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+
+/// Front matter fields `publish` understands.
+#[derive(Debug, Default)]
+struct FrontMatter {
+    title: Option<String>,
+    part: Option<u32>,
+    author: Option<String>,
+    series: Option<String>,
+    lang: Option<String>,
+    dir: Option<String>,
+}
+
+const KNOWN_KEYS: &[&str] = &["title", "part", "author", "series", "lang", "dir"];
+
+/// Split off front matter. Returns (front matter text, its first line, body offset) or an error.
+fn split_front_matter(text: &str) -> Result<Option<(&str, char, usize)>, (u32, String)> {
+    let first_line_end = text.find('\n').map_or(text.len(), |i| i + 1);
+    let first = text[..first_line_end].trim_end();
+    let (fence, kind) = match first {
+        "+++" => ("+++", '+'),
+        "---" => ("---", '-'),
+        _ => return Ok(None),
+    };
+    let mut offset = first_line_end;
+    while offset < text.len() {
+        let end = text[offset..]
+            .find('\n')
+            .map_or(text.len(), |i| offset + i + 1);
+        let line = text[offset..end].trim_end();
+        if line == fence || (kind == '-' && line == "...") {
+            return Ok(Some((&text[first_line_end..offset], kind, end)));
+        }
+        offset = end;
+    }
+    Err((
+        1,
+        format!("front matter opened with `{fence}` on line 1 is never closed"),
+    ))
+}
+
+fn parse_front_matter(
+    raw: &str,
+    kind: char,
+    file: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<FrontMatter, Diagnostic> {
+    // Both formats become a JSON value so the fields are read one way.
+    let value: serde_json::Value = if kind == '+' {
+        toml::from_str::<toml::Table>(raw)
+            .map_err(|e| {
+                let line = e
+                    .span()
+                    .map_or(0, |s| crate::diag::line_col(raw, s.start).0);
+                Diagnostic::error(
+                    "front-matter",
+                    format!("invalid TOML front matter: {}", e.message()),
+                )
+                .file(file)
+                .line(line + 1)
+            })
+            .and_then(|t| {
+                serde_json::to_value(t).map_err(|e| {
+                    Diagnostic::error("front-matter", format!("invalid front matter: {e}"))
+                        .file(file)
+                })
+            })?
+    } else {
+        if raw.trim().is_empty() {
+            serde_json::Value::Object(Default::default())
+        } else {
+            serde_norway::from_str::<serde_json::Value>(raw).map_err(|e| {
+                let line = e.location().map_or(1, |l| l.line() as u32 + 1);
+                let msg = e.to_string();
+                let msg = msg.split(" at line").next().unwrap_or(&msg).to_owned();
+                Diagnostic::error("front-matter", format!("invalid YAML front matter: {msg}"))
+                    .file(file)
+                    .line(line)
+            })?
+        }
+    };
+    let serde_json::Value::Object(map) = value else {
+        return Err(
+            Diagnostic::error("front-matter", "front matter is not a table of keys")
+                .file(file)
+                .line(2),
+        );
+    };
+    let mut fm = FrontMatter::default();
+    let string = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => Some(s.trim().to_owned()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    for (key, v) in &map {
+        match key.as_str() {
+            "title" => fm.title = string(v),
+            "author" => fm.author = string(v),
+            "series" => fm.series = string(v),
+            "lang" => fm.lang = string(v),
+            "dir" => fm.dir = string(v),
+            "part" => {
+                fm.part = match v {
+                    serde_json::Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+                    serde_json::Value::String(s) => arabic::parse_number(s)
+                        .filter(|m| m.len == s.trim_end().len())
+                        .map(|m| m.value),
+                    _ => None,
+                };
+                if fm.part.is_none() {
+                    diags.push(
+                        Diagnostic::warning(
+                            "no-part-number",
+                            format!("front matter `part` is not a part number: {v}"),
+                        )
+                        .file(file)
+                        .hint("write `part = 14` (or an ordinal such as «الرابع عشر»)"),
+                    );
+                }
+            }
+            other => diags.push(
+                Diagnostic::warning(
+                    "front-matter-key",
+                    format!("unknown front matter key `{other}` ignored"),
+                )
+                .file(file)
+                .hint(format!("known keys: {}", KNOWN_KEYS.join(", "))),
+            ),
+        }
+    }
+    Ok(fm)
+}
+
+/// Read a Markdown part.
+pub fn read(src: &SourceFile, text: &str) -> ReadResult {
+    let file = src.path.as_str();
+    let mut diags = Vec::new();
+    let (fm, body_offset) = match split_front_matter(text) {
+        Ok(None) => (FrontMatter::default(), 0),
+        Ok(Some((raw, kind, offset))) => match parse_front_matter(raw, kind, file, &mut diags) {
+            Ok(fm) => (fm, offset),
+            Err(d) => {
+                diags.push(d.hint("fix the front matter between the `+++`/`---` lines"));
+                return ReadResult {
+                    part: None,
+                    diagnostics: diags,
+                };
+            }
+        },
+        Err((line, msg)) => {
+            diags.push(
+                Diagnostic::error("front-matter", msg)
+                    .file(file)
+                    .line(line)
+                    .hint("close the front matter with the same fence (`+++` or `---`) on a line of its own"),
+            );
+            return ReadResult {
+                part: None,
+                diagnostics: diags,
+            };
+        }
+    };
+    let index = LineIndex::new(text);
+    let mut builder = Builder {
+        base: body_offset,
+        index: &index,
+        file,
+        diags: &mut diags,
+    };
+    let mut blocks = builder.parse(&text[body_offset..]);
+
+    // With no `title` in the front matter, a leading level-1 heading is the part title.
+    let mut title = fm.title.map(|t| {
+        vec![Inline::text(
+            t,
+            Span {
+                start: 0,
+                end: 0,
+                line: 1,
+            },
+        )]
+    });
+    if title.is_none() {
+        if let Some(Block::Heading { level: 1, .. }) = blocks.first() {
+            if let Block::Heading { content, .. } = blocks.remove(0) {
+                title = Some(content);
+            }
+        }
+    }
+    let number = fm.part.or_else(|| {
+        let n = super::raw::number_from_file_name(file);
+        diags.push(
+            Diagnostic::warning(
+                "no-part-number",
+                match n {
+                    Some(n) => format!(
+                        "no `part` in the front matter; using part number {n} from the file name"
+                    ),
+                    None => {
+                        "no `part` in the front matter and no number in the file name".to_owned()
+                    }
+                },
+            )
+            .file(file)
+            .line(1)
+            .hint("add `part = 14` to the front matter"),
+        );
+        n
+    });
+    if title.is_none() {
+        diags.push(
+            Diagnostic::warning(
+                "no-part-title",
+                "no `title` in the front matter and no leading `# heading`",
+            )
+            .file(file)
+            .line(1)
+            .hint("add `title = \"…\"` to the front matter"),
+        );
+    }
+    if blocks.is_empty() {
+        diags.push(
+            Diagnostic::error("empty-source", "the part has no text")
+                .file(file)
+                .line(1)
+                .hint("add the part's paragraphs after the front matter"),
+        );
+    }
+    let lang = fm.lang.map(Lang).unwrap_or_default();
+    let dir = match fm.dir.as_deref() {
+        Some("rtl") => Dir::Rtl,
+        Some("ltr") => Dir::Ltr,
+        Some(other) => {
+            diags.push(
+                Diagnostic::warning(
+                    "front-matter",
+                    format!("`dir` must be `rtl` or `ltr`, not `{other}`"),
+                )
+                .file(file),
+            );
+            lang.default_dir()
+        }
+        None => lang.default_dir(),
+    };
+    ReadResult {
+        part: Some(Part {
+            number,
+            title: title.unwrap_or_default(),
+            series: fm.series,
+            author: fm.author,
+            lang,
+            dir,
+            source: src.source.clone(),
+            blocks,
+        }),
+        diagnostics: diags,
+    }
+}
+
+/// Is a link target safe to keep? Relative references and a few schemes only.
+pub fn safe_url(url: &str) -> bool {
+    let trimmed: String = url
+        .chars()
+        .filter(|c| !c.is_whitespace() && !c.is_control())
+        .collect();
+    match trimmed.split_once(':') {
+        Some((scheme, _)) if !scheme.contains(['/', '?', '#']) => {
+            matches!(
+                scheme.to_ascii_lowercase().as_str(),
+                "http" | "https" | "mailto"
+            )
+        }
+        _ => true,
+    }
+}
+
+struct Builder<'a> {
+    base: usize,
+    index: &'a LineIndex,
+    file: &'a str,
+    diags: &'a mut Vec<Diagnostic>,
+}
+
+/// A container being built while walking the event stream.
+enum Frame {
+    Blocks {
+        tag: Open,
+        blocks: Vec<Block>,
+        span: Span,
+    },
+    Inlines {
+        tag: Open,
+        inlines: Vec<Inline>,
+        span: Span,
+    },
+}
+
+enum Open {
+    Root,
+    Para,
+    Heading(u8, Attr),
+    Quote,
+    List(Option<u64>, Vec<Vec<Block>>),
+    Item,
+    Footnote(String),
+    Emph,
+    Strong,
+    Link(Option<String>),
+    Image,
+    Other,
+}
+
+impl Builder<'_> {
+    fn span(&self, range: std::ops::Range<usize>) -> Span {
+        let start = self.base + range.start;
+        Span {
+            start,
+            end: self.base + range.end,
+            line: self.index.line(start),
+        }
+    }
+
+    fn warn(&mut self, code: &'static str, span: Span, msg: String, hint: &str) {
+        self.diags.push(
+            Diagnostic::warning(code, msg)
+                .file(self.file)
+                .line(span.line)
+                .hint(hint),
+        );
+    }
+
+    fn parse(&mut self, body: &str) -> Vec<Block> {
+        let opts = Options::ENABLE_FOOTNOTES | Options::ENABLE_HEADING_ATTRIBUTES;
+        let mut stack: Vec<Frame> = vec![Frame::Blocks {
+            tag: Open::Root,
+            blocks: vec![],
+            span: Span::default(),
+        }];
+        for (event, range) in Parser::new_ext(body, opts).into_offset_iter() {
+            let span = self.span(range.clone());
+            match event {
+                Event::Start(tag) => {
+                    let frame = match tag {
+                        Tag::Paragraph => Frame::Inlines {
+                            tag: Open::Para,
+                            inlines: vec![],
+                            span,
+                        },
+                        Tag::Heading {
+                            level,
+                            id,
+                            classes,
+                            attrs,
+                        } => {
+                            let attr = Attr {
+                                id: id.map(|s| s.to_string()).unwrap_or_default(),
+                                classes: classes.iter().map(|c| c.to_string()).collect(),
+                                kv: attrs
+                                    .iter()
+                                    .map(|(k, v)| {
+                                        (
+                                            k.to_string(),
+                                            v.as_ref().map(|v| v.to_string()).unwrap_or_default(),
+                                        )
+                                    })
+                                    .collect(),
+                            };
+                            Frame::Inlines {
+                                tag: Open::Heading(heading_level(level), attr),
+                                inlines: vec![],
+                                span,
+                            }
+                        }
+                        Tag::BlockQuote(_) => Frame::Blocks {
+                            tag: Open::Quote,
+                            blocks: vec![],
+                            span,
+                        },
+                        Tag::List(start) => Frame::Blocks {
+                            tag: Open::List(start, vec![]),
+                            blocks: vec![],
+                            span,
+                        },
+                        Tag::Item => Frame::Blocks {
+                            tag: Open::Item,
+                            blocks: vec![],
+                            span,
+                        },
+                        Tag::FootnoteDefinition(label) => Frame::Blocks {
+                            tag: Open::Footnote(label.to_string()),
+                            blocks: vec![],
+                            span,
+                        },
+                        Tag::CodeBlock(kind) => {
+                            let lang = match kind {
+                                CodeBlockKind::Fenced(info) => {
+                                    info.split_whitespace().next().map(str::to_owned)
+                                }
+                                CodeBlockKind::Indented => None,
+                            };
+                            let lang = lang.filter(|l| !l.is_empty());
+                            Frame::Inlines {
+                                tag: Open::Other,
+                                inlines: vec![Inline::Code {
+                                    text: lang.unwrap_or_default(),
+                                    span,
+                                }],
+                                span,
+                            }
+                        }
+                        Tag::Emphasis => Frame::Inlines {
+                            tag: Open::Emph,
+                            inlines: vec![],
+                            span,
+                        },
+                        Tag::Strong => Frame::Inlines {
+                            tag: Open::Strong,
+                            inlines: vec![],
+                            span,
+                        },
+                        Tag::Link { dest_url, .. } => {
+                            let url = dest_url.to_string();
+                            let keep = if safe_url(&url) {
+                                Some(url)
+                            } else {
+                                self.warn(
+                                    "unsafe-link",
+                                    span,
+                                    format!("link to `{url}` removed (only http, https, mailto and relative links are kept); its text is kept"),
+                                    "link to a web page instead",
+                                );
+                                None
+                            };
+                            Frame::Inlines {
+                                tag: Open::Link(keep),
+                                inlines: vec![],
+                                span,
+                            }
+                        }
+                        Tag::Image { dest_url, .. } => {
+                            let url = dest_url.to_string();
+                            let why = if url.starts_with('/')
+                                || url.split('/').any(|c| c == "..")
+                                || url.contains(':')
+                            {
+                                "it points outside the sources folder"
+                            } else {
+                                "images are not supported yet"
+                            };
+                            self.warn(
+                                "image-dropped",
+                                span,
+                                format!("image `{url}` not included ({why}); its description is kept as text"),
+                                "describe the image in the text",
+                            );
+                            Frame::Inlines {
+                                tag: Open::Image,
+                                inlines: vec![],
+                                span,
+                            }
+                        }
+                        Tag::HtmlBlock => Frame::Inlines {
+                            tag: Open::Para,
+                            inlines: vec![],
+                            span,
+                        },
+                        _ => Frame::Inlines {
+                            tag: Open::Other,
+                            inlines: vec![],
+                            span,
+                        },
+                    };
+                    // A code block's frame remembers it is code through the marker inline.
+                    stack.push(frame);
+                }
+                Event::End(end) => {
+                    let Some(frame) = stack.pop() else { continue };
+                    self.close(frame, end, &mut stack);
+                }
+                Event::Text(t) => self.push_inline(
+                    &mut stack,
+                    Inline::Text {
+                        text: t.to_string(),
+                        span,
+                    },
+                ),
+                Event::Code(t) => self.push_inline(
+                    &mut stack,
+                    Inline::Code {
+                        text: t.to_string(),
+                        span,
+                    },
+                ),
+                Event::Html(t) | Event::InlineHtml(t) => {
+                    self.warn(
+                        "raw-html",
+                        span,
+                        format!("raw HTML `{}` kept as literal text", t.trim()),
+                        "write the text without HTML tags",
+                    );
+                    self.push_inline(
+                        &mut stack,
+                        Inline::Text {
+                            text: t.to_string(),
+                            span,
+                        },
+                    );
+                }
+                Event::SoftBreak => self.push_inline(
+                    &mut stack,
+                    Inline::Text {
+                        text: " ".into(),
+                        span,
+                    },
+                ),
+                Event::HardBreak => self.push_inline(&mut stack, Inline::LineBreak { span }),
+                Event::FootnoteReference(label) => self.push_inline(
+                    &mut stack,
+                    Inline::NoteRef {
+                        label: label.to_string(),
+                        span,
+                    },
+                ),
+                Event::Rule => self.push_block(&mut stack, Block::Break { span }),
+                Event::TaskListMarker(done) => self.push_inline(
+                    &mut stack,
+                    Inline::Text {
+                        text: if done { "☑ " } else { "☐ " }.into(),
+                        span,
+                    },
+                ),
+                Event::InlineMath(t) | Event::DisplayMath(t) => self.push_inline(
+                    &mut stack,
+                    Inline::Code {
+                        text: t.to_string(),
+                        span,
+                    },
+                ),
+            }
+        }
+        match stack.pop() {
+            Some(Frame::Blocks { blocks, .. }) => blocks,
+            _ => Vec::new(),
+        }
+    }
+
+    fn push_inline(&mut self, stack: &mut [Frame], inline: Inline) {
+        match stack.last_mut() {
+            Some(Frame::Inlines { inlines, .. }) => {
+                // Merge adjacent text so the model stays small.
+                if let (
+                    Some(Inline::Text {
+                        text: prev,
+                        span: ps,
+                    }),
+                    Inline::Text { text, span },
+                ) = (inlines.last_mut(), &inline)
+                {
+                    if ps.end == span.start || text == " " || prev.ends_with(' ') {
+                        prev.push_str(text);
+                        ps.end = span.end.max(ps.end);
+                        return;
+                    }
+                }
+                inlines.push(inline)
+            }
+            Some(Frame::Blocks { blocks, .. }) => {
+                // Tight list items hold text directly: wrap it in a paragraph.
+                let span = match &inline {
+                    Inline::Text { span, .. }
+                    | Inline::Code { span, .. }
+                    | Inline::LineBreak { span }
+                    | Inline::NoteRef { span, .. } => *span,
+                    Inline::Emph { span, .. }
+                    | Inline::Strong { span, .. }
+                    | Inline::Link { span, .. } => *span,
+                };
+                if let Some(Block::Para { content, span: ps }) = blocks.last_mut() {
+                    content.push(inline);
+                    ps.end = span.end.max(ps.end);
+                    return;
+                }
+                blocks.push(Block::Para {
+                    content: vec![inline],
+                    span,
+                });
+            }
+            None => {}
+        }
+    }
+
+    fn push_block(&mut self, stack: &mut [Frame], block: Block) {
+        match stack.last_mut() {
+            Some(Frame::Blocks { blocks, .. }) => blocks.push(block),
+            Some(Frame::Inlines { .. }) | None => {}
+        }
+    }
+
+    fn close(&mut self, frame: Frame, end: TagEnd, stack: &mut Vec<Frame>) {
+        match frame {
+            Frame::Inlines { tag, inlines, span } => match (tag, end) {
+                (Open::Para, _) => {
+                    if !inlines.is_empty() {
+                        self.push_block(
+                            stack,
+                            Block::Para {
+                                content: inlines,
+                                span,
+                            },
+                        )
+                    }
+                }
+                (Open::Heading(level, attr), _) => self.push_block(
+                    stack,
+                    Block::Heading {
+                        level,
+                        content: inlines,
+                        attr,
+                        span,
+                    },
+                ),
+                (Open::Other, TagEnd::CodeBlock) => {
+                    let mut it = inlines.into_iter();
+                    let lang = match it.next() {
+                        Some(Inline::Code { text, .. }) if !text.is_empty() => Some(text),
+                        _ => None,
+                    };
+                    let text: String = it
+                        .map(|i| match i {
+                            Inline::Text { text, .. } | Inline::Code { text, .. } => text,
+                            _ => String::new(),
+                        })
+                        .collect();
+                    self.push_block(stack, Block::Code { text, lang, span });
+                }
+                (Open::Emph, _) => self.push_inline(
+                    stack,
+                    Inline::Emph {
+                        content: inlines,
+                        span,
+                    },
+                ),
+                (Open::Strong, _) => self.push_inline(
+                    stack,
+                    Inline::Strong {
+                        content: inlines,
+                        span,
+                    },
+                ),
+                (Open::Link(Some(url)), _) => self.push_inline(
+                    stack,
+                    Inline::Link {
+                        url,
+                        content: inlines,
+                        span,
+                    },
+                ),
+                (Open::Link(None), _) | (Open::Image, _) | (Open::Other, _) => {
+                    for i in inlines {
+                        self.push_inline(stack, i);
+                    }
+                }
+                (_, _) => {
+                    for i in inlines {
+                        self.push_inline(stack, i);
+                    }
+                }
+            },
+            Frame::Blocks { tag, blocks, span } => match tag {
+                Open::Quote => self.push_block(stack, Block::Quote { blocks, span }),
+                Open::Footnote(label) => self.push_block(
+                    stack,
+                    Block::Footnote {
+                        label,
+                        blocks,
+                        span,
+                    },
+                ),
+                Open::Item => {
+                    if let Some(Frame::Blocks {
+                        tag: Open::List(_, items),
+                        ..
+                    }) = stack.last_mut()
+                    {
+                        items.push(blocks);
+                    }
+                }
+                Open::List(start, items) => {
+                    self.push_block(stack, Block::List { start, items, span })
+                }
+                _ => {
+                    for b in blocks {
+                        self.push_block(stack, b);
+                    }
+                }
+            },
+        }
+    }
+}
+
+fn heading_level(level: HeadingLevel) -> u8 {
+    match level {
+        HeadingLevel::H1 => 1,
+        HeadingLevel::H2 => 2,
+        HeadingLevel::H3 => 3,
+        HeadingLevel::H4 => 4,
+        HeadingLevel::H5 => 5,
+        HeadingLevel::H6 => 6,
+    }
+}

@@ -1,0 +1,241 @@
+//! Themes: `themes/<name>/` in the book folder, over defaults compiled into the binary.
+//!
+//! A theme is a set of files (template, CSS, script, fonts, `theme.toml`). Each file is looked
+//! up first in the book's `themes/<name>/` folder and then among the compiled-in defaults, so a
+//! book overrides just the files it wants to change and `publish` works anywhere.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Files of the default theme, compiled in. Paths are relative to `themes/default/`.
+const DEFAULTS: &[(&str, &[u8])] = &[
+    ("theme.toml", include_bytes!("../themes/default/theme.toml")),
+    ("book.typ", include_bytes!("../themes/default/book.typ")),
+    ("book.css", include_bytes!("../themes/default/book.css")),
+    ("site.css", include_bytes!("../themes/default/site.css")),
+    ("search.js", include_bytes!("../themes/default/search.js")),
+    (
+        "fonts/Amiri-Regular.ttf",
+        include_bytes!("../themes/default/fonts/Amiri-Regular.ttf"),
+    ),
+    (
+        "fonts/Amiri-Bold.ttf",
+        include_bytes!("../themes/default/fonts/Amiri-Bold.ttf"),
+    ),
+    (
+        "fonts/Amiri-Italic.ttf",
+        include_bytes!("../themes/default/fonts/Amiri-Italic.ttf"),
+    ),
+    (
+        "fonts/Amiri-BoldItalic.ttf",
+        include_bytes!("../themes/default/fonts/Amiri-BoldItalic.ttf"),
+    ),
+    (
+        "fonts/NotoSerifHebrew-Regular.ttf",
+        include_bytes!("../themes/default/fonts/NotoSerifHebrew-Regular.ttf"),
+    ),
+    (
+        "fonts/NotoSerifHebrew-Bold.ttf",
+        include_bytes!("../themes/default/fonts/NotoSerifHebrew-Bold.ttf"),
+    ),
+    (
+        "fonts/NotoSansMono-Regular.ttf",
+        include_bytes!("../themes/default/fonts/NotoSansMono-Regular.ttf"),
+    ),
+    (
+        "fonts/OFL-Amiri.txt",
+        include_bytes!("../themes/default/fonts/OFL-Amiri.txt"),
+    ),
+    (
+        "fonts/OFL-NotoSerifHebrew.txt",
+        include_bytes!("../themes/default/fonts/OFL-NotoSerifHebrew.txt"),
+    ),
+    (
+        "fonts/OFL-NotoSansMono.txt",
+        include_bytes!("../themes/default/fonts/OFL-NotoSansMono.txt"),
+    ),
+];
+
+/// `theme.toml`: the settings of a theme.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ThemeConfig {
+    /// Fonts of the theme.
+    pub fonts: FontsConfig,
+    /// Website junk removed from scraped sources.
+    #[serde(default)]
+    pub junk: JunkConfig,
+}
+
+/// `[fonts]` in `theme.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FontsConfig {
+    /// Font files of the theme (paths inside the theme). Only these fonts are ever used.
+    pub files: Vec<String>,
+    /// Family names for body text, first choice first; later ones are fallbacks.
+    pub body: Vec<String>,
+    /// Family names for code, first choice first.
+    pub code: Vec<String>,
+}
+
+/// `[junk]` in `theme.toml`: patterns of website text that never reach the book.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct JunkConfig {
+    /// Whole lines that are removed wherever they stand (compared after trimming, ignoring case).
+    #[serde(default)]
+    pub lines: Vec<String>,
+    /// Blocks: a start line followed by item lines, removed together.
+    #[serde(default)]
+    pub blocks: Vec<JunkBlock>,
+}
+
+/// A junk block such as «شارك هذا المقال» followed by the names of social networks.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct JunkBlock {
+    /// Name used in the diagnostic (e.g. `share block`).
+    pub name: String,
+    /// Lines that start the block (compared after trimming, ignoring trailing `:` and case).
+    pub start: Vec<String>,
+    /// Item lines that may follow; an empty list means "any short line" (see `max-item-words`).
+    #[serde(default)]
+    pub items: Vec<String>,
+    /// With no `items`: lines of at most this many words continue the block.
+    #[serde(default)]
+    pub max_item_words: Option<usize>,
+}
+
+/// A loaded theme: its settings and a way to read its files.
+#[derive(Debug, Clone)]
+pub struct Theme {
+    /// Theme name.
+    pub name: String,
+    /// Parsed `theme.toml`.
+    pub config: ThemeConfig,
+    files: Arc<BTreeMap<String, Arc<Vec<u8>>>>,
+}
+
+impl Theme {
+    /// Load theme `name` for the book in `book_dir`: files in `book_dir/themes/<name>/` override
+    /// the compiled-in defaults. A theme other than `default` must exist as a folder.
+    pub fn load(book_dir: &Path, name: &str) -> Result<Theme, crate::Error> {
+        let mut files: BTreeMap<String, Arc<Vec<u8>>> = DEFAULTS
+            .iter()
+            .map(|(path, bytes)| ((*path).to_owned(), Arc::new(bytes.to_vec())))
+            .collect();
+        let dir = book_dir.join("themes").join(name);
+        if dir.is_dir() {
+            read_dir_into(&dir, &dir, &mut files)?;
+        } else if name != "default" {
+            return Err(crate::Error::Usage(format!(
+                "theme `{name}` not found: expected a folder {}",
+                dir.display()
+            )));
+        }
+        let toml_bytes = files
+            .get("theme.toml")
+            .ok_or_else(|| crate::Error::Internal("theme.toml missing".into()))?;
+        let toml_path = dir.join("theme.toml");
+        let text = std::str::from_utf8(toml_bytes).map_err(|_| crate::Error::Config {
+            file: toml_path.display().to_string(),
+            line: 0,
+            column: 0,
+            message: "theme.toml is not valid UTF-8".into(),
+        })?;
+        let config: ThemeConfig = toml::from_str(text).map_err(|e| {
+            let (line, column) = e
+                .span()
+                .map(|s| crate::diag::line_col(text, s.start))
+                .unwrap_or((0, 0));
+            crate::Error::Config {
+                file: toml_path.display().to_string(),
+                line,
+                column,
+                message: e.message().to_owned(),
+            }
+        })?;
+        for font in &config.fonts.files {
+            if !files.contains_key(font) {
+                return Err(crate::Error::Config {
+                    file: toml_path.display().to_string(),
+                    line: 0,
+                    column: 0,
+                    message: format!("font file `{font}` is not in the theme"),
+                });
+            }
+        }
+        Ok(Theme {
+            name: name.to_owned(),
+            config,
+            files: Arc::new(files),
+        })
+    }
+
+    /// The compiled-in default theme, without looking at any folder.
+    pub fn builtin() -> Theme {
+        Theme::load(Path::new("/nonexistent-publish-book"), "default")
+            .expect("the compiled-in default theme is valid")
+    }
+
+    /// The bytes of a theme file such as `book.typ` or `fonts/Amiri-Regular.ttf`.
+    pub fn file(&self, path: &str) -> Option<&[u8]> {
+        self.files.get(path).map(|b| b.as_slice())
+    }
+
+    /// The theme file as text, if it exists and is UTF-8.
+    pub fn text(&self, path: &str) -> Option<&str> {
+        self.file(path).and_then(|b| std::str::from_utf8(b).ok())
+    }
+
+    /// The font files named in `theme.toml`, as `(path, bytes)` in the configured order.
+    pub fn fonts(&self) -> Vec<(&str, &[u8])> {
+        self.config
+            .fonts
+            .files
+            .iter()
+            .filter_map(|p| self.file(p).map(|b| (p.as_str(), b)))
+            .collect()
+    }
+
+    /// Every file of the theme, in path order.
+    pub fn files(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.files.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
+    }
+}
+
+fn read_dir_into(
+    root: &Path,
+    dir: &Path,
+    files: &mut BTreeMap<String, Arc<Vec<u8>>>,
+) -> Result<(), crate::Error> {
+    let io = |p: &Path, e: std::io::Error| crate::Error::Io {
+        path: p.display().to_string(),
+        message: e.to_string(),
+    };
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| io(dir, e))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            read_dir_into(root, &path, files)?;
+        } else if path.is_file() {
+            let rel = path
+                .strip_prefix(root)
+                .map_err(|e| crate::Error::Internal(e.to_string()))?
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/");
+            let bytes = std::fs::read(&path).map_err(|e| io(&path, e))?;
+            files.insert(rel, Arc::new(bytes));
+        }
+    }
+    Ok(())
+}

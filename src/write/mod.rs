@@ -1,0 +1,178 @@
+//! Writers: the model → output files. A writer sees only the [`Context`] (model, config,
+//! theme), returns its files in memory, and this module puts them in place atomically.
+
+pub mod epub;
+pub mod html;
+pub mod pdf;
+pub mod xhtml;
+
+use crate::Context;
+use crate::diag::Diagnostic;
+use std::path::{Path, PathBuf};
+
+/// The output formats, in the order they are listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum OutputFormat {
+    /// Print/archival PDF, typeset by typst.
+    Pdf,
+    /// EPUB 3.
+    Epub,
+    /// A static HTML site.
+    Html,
+}
+
+impl OutputFormat {
+    /// All formats.
+    pub const ALL: [OutputFormat; 3] = [OutputFormat::Pdf, OutputFormat::Epub, OutputFormat::Html];
+
+    /// Lower-case name (`pdf`, `epub`, `html`).
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputFormat::Pdf => "pdf",
+            OutputFormat::Epub => "epub",
+            OutputFormat::Html => "html",
+        }
+    }
+}
+
+/// What a writer produces: one file, or a folder of files.
+#[derive(Debug, Clone)]
+pub enum Artifact {
+    /// A single file `<output>/<name>`.
+    File {
+        /// File name inside the output folder.
+        name: String,
+        /// Its bytes.
+        bytes: Vec<u8>,
+    },
+    /// A folder `<output>/<name>/` holding `files` (relative `/`-separated paths).
+    Dir {
+        /// Folder name inside the output folder.
+        name: String,
+        /// Files, in a stable order.
+        files: Vec<(String, Vec<u8>)>,
+    },
+}
+
+/// A writer's result: the artifact (absent on failure) and its diagnostics.
+#[derive(Debug, Default)]
+pub struct Rendered {
+    /// The output, or `None` when the writer failed (errors are in `diagnostics`).
+    pub artifact: Option<Artifact>,
+    /// Warnings (e.g. content it could not render) and errors.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The result of writing one format to disk.
+#[derive(Debug, Default)]
+pub struct Written {
+    /// The output path, when written.
+    pub path: Option<PathBuf>,
+    /// Diagnostics of the writer and of placing its output.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Render one format in memory.
+pub fn render(format: OutputFormat, ctx: &Context) -> Rendered {
+    match format {
+        OutputFormat::Pdf => pdf::render(ctx),
+        OutputFormat::Epub => epub::render(ctx),
+        OutputFormat::Html => html::render(ctx),
+    }
+}
+
+/// The checks a format makes of the model before rendering (used by `publish check`).
+pub fn check(format: OutputFormat, ctx: &Context) -> Vec<Diagnostic> {
+    match format {
+        OutputFormat::Pdf => pdf::check(ctx),
+        OutputFormat::Epub | OutputFormat::Html => Vec::new(),
+    }
+}
+
+/// Render one format and place it in `out_dir` atomically.
+pub fn write(format: OutputFormat, ctx: &Context, out_dir: &Path) -> Written {
+    let rendered = render(format, ctx);
+    let mut written = Written {
+        path: None,
+        diagnostics: rendered.diagnostics,
+    };
+    let failed = written.diagnostics.iter().any(|d| d.is_error());
+    match rendered.artifact {
+        Some(artifact) if !failed => match place(&artifact, out_dir) {
+            Ok(path) => written.path = Some(path),
+            Err(e) => written.diagnostics.push(
+                Diagnostic::error(
+                    "output",
+                    format!("cannot write the {} edition: {e}", format.name()),
+                )
+                .file(out_dir.display().to_string())
+                .hint("check that the output folder is writable and the disk is not full"),
+            ),
+        },
+        _ => {
+            if !failed {
+                written.diagnostics.push(Diagnostic::error(
+                    "output",
+                    format!("the {} writer produced nothing", format.name()),
+                ));
+            }
+        }
+    }
+    written
+}
+
+/// Write an artifact under a temporary name in `out_dir`, then rename it into place, so a
+/// failed or interrupted build never leaves a partial file and keeps the previous output.
+pub fn place(artifact: &Artifact, out_dir: &Path) -> std::io::Result<PathBuf> {
+    use std::io::Write;
+    match artifact {
+        Artifact::File { name, bytes } => {
+            let target = out_dir.join(name);
+            let mut tmp = tempfile::Builder::new()
+                .prefix(&format!(".{name}."))
+                .suffix(".tmp")
+                .tempfile_in(out_dir)?;
+            tmp.write_all(bytes)?;
+            tmp.as_file().sync_all()?;
+            tmp.persist(&target).map_err(|e| e.error)?;
+            Ok(target)
+        }
+        Artifact::Dir { name, files } => {
+            let target = out_dir.join(name);
+            let tmp = tempfile::Builder::new()
+                .prefix(&format!(".{name}."))
+                .suffix(".tmp")
+                .tempdir_in(out_dir)?;
+            for (rel, bytes) in files {
+                if rel
+                    .split('/')
+                    .any(|c| c.is_empty() || c == "." || c == "..")
+                {
+                    return Err(std::io::Error::other(format!("bad output path {rel}")));
+                }
+                let path = tmp.path().join(rel);
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                std::fs::write(&path, bytes)?;
+            }
+            // Swap folders: the old one is moved aside, the new one renamed in, the old removed.
+            let old = out_dir.join(format!(".{name}.old"));
+            let _ = std::fs::remove_dir_all(&old);
+            let had_old = target.exists();
+            if had_old {
+                std::fs::rename(&target, &old)?;
+            }
+            let tmp_path = tmp.keep();
+            if let Err(e) = std::fs::rename(&tmp_path, &target) {
+                if had_old {
+                    let _ = std::fs::rename(&old, &target);
+                }
+                let _ = std::fs::remove_dir_all(&tmp_path);
+                return Err(e);
+            }
+            let _ = std::fs::remove_dir_all(&old);
+            Ok(target)
+        }
+    }
+}

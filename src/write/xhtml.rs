@@ -1,0 +1,1 @@
+//! Model blocks and inlines → XHTML, shared by the HTML and EPUB writers.
