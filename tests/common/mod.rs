@@ -1,0 +1,120 @@
+//! Helpers shared by the integration tests: running `publish`, temporary books, validators.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository root (the default book lives here: `sources/`, `themes/`).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `tests/fixtures/<name>`.
+pub fn fixture(name: &str) -> PathBuf {
+    root().join("tests").join("fixtures").join(name)
+}
+
+/// The seed part shipped in `sources/`.
+pub fn seed() -> PathBuf {
+    root().join("sources").join("000_45698de3c11125b4.txt")
+}
+
+/// A `publish` command with a fixed build date, so outputs are reproducible.
+pub fn publish() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("publish").expect("binary built");
+    cmd.env("SOURCE_DATE_EPOCH", "1790000000");
+    cmd
+}
+
+/// A temporary book folder whose `sources/` holds copies of `files` (`(name, bytes)`).
+pub fn book_with(files: &[(&str, &[u8])]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = dir.path().join("sources");
+    std::fs::create_dir_all(&src).unwrap();
+    for (name, bytes) in files {
+        std::fs::write(src.join(name), bytes).unwrap();
+    }
+    dir
+}
+
+/// A temporary book folder whose `sources/` is a copy of the folder `from`.
+pub fn book_from_dir(from: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = dir.path().join("sources");
+    std::fs::create_dir_all(&src).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_file() {
+            std::fs::copy(&p, src.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    dir
+}
+
+/// Is an external validator available? If not: with `PUBLISH_SKIP_VALIDATORS=1` the test is
+/// skipped with a loud message; otherwise the test fails saying how to install it.
+/// In CI (`CI` set) a missing validator always fails.
+pub fn require_tool(program: &str, args: &[&str], install: &str) -> bool {
+    let ok = Command::new(program)
+        .args(args)
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if ok {
+        return true;
+    }
+    let skip = std::env::var("PUBLISH_SKIP_VALIDATORS").is_ok_and(|v| v == "1")
+        && std::env::var("CI").is_err();
+    if skip {
+        eprintln!(
+            "\n!!! SKIPPED: `{program}` is not installed and PUBLISH_SKIP_VALIDATORS=1; install it with: {install}\n"
+        );
+        false
+    } else {
+        panic!("`{program}` is needed by this test and is not installed: {install} (or set PUBLISH_SKIP_VALIDATORS=1 to skip locally)");
+    }
+}
+
+/// Find a jar by name below the usual install locations (pip site-packages, npm global root).
+pub fn find_jar(file_name: &str) -> Option<PathBuf> {
+    if let Ok(p) = std::env::var(format!(
+        "PUBLISH_{}_JAR",
+        file_name.trim_end_matches(".jar").replace('-', "_").to_ascii_uppercase()
+    )) {
+        return Some(PathBuf::from(p));
+    }
+    let mut roots: Vec<PathBuf> = Vec::new();
+    for cmd in [
+        ("python3", &["-c", "import site,sys;print('\\n'.join(site.getsitepackages()))"][..]),
+        ("npm", &["root", "-g"][..]),
+    ] {
+        if let Ok(o) = Command::new(cmd.0).args(cmd.1).output() {
+            roots.extend(
+                String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .map(|l| PathBuf::from(l.trim())),
+            );
+        }
+    }
+    roots.extend([PathBuf::from("/usr/local/lib"), PathBuf::from("/usr/lib")]);
+    roots.into_iter().find_map(|r| walk_find(&r, file_name, 6))
+}
+
+fn walk_find(dir: &Path, name: &str, depth: u32) -> Option<PathBuf> {
+    if depth == 0 {
+        return None;
+    }
+    let entries = std::fs::read_dir(dir).ok()?;
+    let mut dirs = Vec::new();
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.file_name().is_some_and(|n| n == name) && p.is_file() {
+            return Some(p);
+        }
+        if p.is_dir() {
+            dirs.push(p);
+        }
+    }
+    dirs.sort();
+    dirs.into_iter().find_map(|d| walk_find(&d, name, depth - 1))
+}
