@@ -4,6 +4,7 @@
 //! [`model::Book`], then run the writers (in parallel) and put their outputs in place
 //! atomically. Parallelism lives only in this module.
 
+pub mod bidi;
 pub mod config;
 pub mod diag;
 pub mod error;

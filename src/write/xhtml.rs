@@ -1,1 +1,483 @@
-//! Model blocks and inlines → XHTML, shared by the HTML and EPUB writers.
+//! Model blocks and inlines → XHTML: the one place that turns content into markup, shared by
+//! the HTML site and the EPUB. Every piece of source text goes through [`escape`]; no element,
+//! attribute or URL scheme ever comes from source text.
+
+use crate::bidi;
+use crate::diag::Diagnostic;
+use crate::model::{Block, Digits, Inline, Part};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// Which document type the markup is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    /// HTML5 pages of the site.
+    Html,
+    /// XHTML content documents of an EPUB 3 (adds `epub:type`).
+    Epub,
+}
+
+/// How to render a part's body.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// HTML or EPUB.
+    pub flavor: Flavor,
+    /// Digits of generated numbers (footnote marks, list numbers).
+    pub digits: Digits,
+    /// Added to model heading levels (1 → h2 with offset 1).
+    pub heading_offset: u8,
+    /// Prefix for generated ids, so several parts can share one page.
+    pub id_prefix: String,
+}
+
+/// A paragraph anchor, for the search index and links.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchor {
+    /// Element id on the page.
+    pub id: String,
+    /// Plain text of the block.
+    pub text: String,
+}
+
+/// A rendered part body.
+#[derive(Debug, Clone, Default)]
+pub struct Body {
+    /// The blocks as markup, footnotes at the end.
+    pub html: String,
+    /// Anchors of paragraphs and headings, in order.
+    pub anchors: Vec<Anchor>,
+    /// What could not be rendered as written.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Escape text for element content and attribute values (`&`, `<`, `>`, `"`, `'`), and drop
+/// characters XML forbids (reported by [`forbidden_chars`]).
+pub fn escape(s: &str) -> String {
+    let clean: std::borrow::Cow<'_, str> = if s.chars().any(is_forbidden) {
+        s.chars()
+            .filter(|c| !is_forbidden(*c))
+            .collect::<String>()
+            .into()
+    } else {
+        s.into()
+    };
+    quick_xml::escape::escape(clean.as_ref()).into_owned()
+}
+
+/// Characters that may not appear in XML 1.0 documents (or are discouraged non-characters).
+pub fn is_forbidden(c: char) -> bool {
+    let u = c as u32;
+    (u < 0x20 && !matches!(c, '\t' | '\n' | '\r'))
+        || (0x7F..=0x9F).contains(&u)
+        || (0xFDD0..=0xFDEF).contains(&u)
+        || (u & 0xFFFE) == 0xFFFE
+}
+
+/// The forbidden characters in `s`, each once, for diagnostics.
+pub fn forbidden_chars(s: &str) -> Vec<char> {
+    let mut out: Vec<char> = s.chars().filter(|c| is_forbidden(*c)).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Render text, isolating left-to-right runs (Latin, URLs, code-like tokens) in `<bdi>` when
+/// the surrounding direction is right-to-left.
+pub fn text_with_isolates(text: &str, rtl: bool, out: &mut String) {
+    if !rtl {
+        out.push_str(&escape(text));
+        return;
+    }
+    let runs = bidi::ltr_runs(text);
+    let mut pos = 0;
+    for r in runs {
+        out.push_str(&escape(&text[pos..r.start]));
+        out.push_str("<bdi dir=\"ltr\">");
+        out.push_str(&escape(&text[r.clone()]));
+        out.push_str("</bdi>");
+        pos = r.end;
+    }
+    out.push_str(&escape(&text[pos..]));
+}
+
+struct Renderer<'a> {
+    part: &'a Part,
+    opts: &'a Options,
+    rtl: bool,
+    /// Footnote label → number, in order of first reference.
+    note_numbers: BTreeMap<String, usize>,
+    note_order: Vec<String>,
+    notes: BTreeMap<String, &'a [Block]>,
+    anchors: Vec<Anchor>,
+    diagnostics: Vec<Diagnostic>,
+    counter: usize,
+}
+
+/// Render the body of `part` (its blocks, then its footnotes).
+pub fn part_body(part: &Part, opts: &Options) -> Body {
+    let mut r = Renderer {
+        part,
+        opts,
+        rtl: part.dir == crate::model::Dir::Rtl,
+        note_numbers: BTreeMap::new(),
+        note_order: Vec::new(),
+        notes: BTreeMap::new(),
+        anchors: Vec::new(),
+        diagnostics: Vec::new(),
+        counter: 0,
+    };
+    collect_notes(&part.blocks, &mut r.notes);
+    let mut html = String::new();
+    for b in &part.blocks {
+        r.block(b, &mut html);
+    }
+    r.footnotes(&mut html);
+    let forbidden = forbidden_chars_in(part);
+    if !forbidden.is_empty() {
+        let list: Vec<String> = forbidden
+            .iter()
+            .map(|c| format!("U+{:04X}", *c as u32))
+            .collect();
+        r.diagnostics.push(
+            Diagnostic::warning(
+                "forbidden-char",
+                format!(
+                    "characters not allowed in HTML/XML were left out: {}",
+                    list.join(", ")
+                ),
+            )
+            .file(part.source.path.clone())
+            .hint("remove these control characters from the source"),
+        );
+    }
+    Body {
+        html,
+        anchors: r.anchors,
+        diagnostics: r.diagnostics,
+    }
+}
+
+/// Render inline content (e.g. a part title) to markup.
+pub fn inlines(part: &Part, content: &[Inline], opts: &Options) -> String {
+    let mut r = Renderer {
+        part,
+        opts,
+        rtl: part.dir == crate::model::Dir::Rtl,
+        note_numbers: BTreeMap::new(),
+        note_order: Vec::new(),
+        notes: BTreeMap::new(),
+        anchors: Vec::new(),
+        diagnostics: Vec::new(),
+        counter: 0,
+    };
+    let mut out = String::new();
+    r.inlines(content, &mut out, false);
+    out
+}
+
+fn forbidden_chars_in(part: &Part) -> Vec<char> {
+    fn walk_inlines(is: &[Inline], out: &mut Vec<char>) {
+        for i in is {
+            match i {
+                Inline::Text { text, .. } | Inline::Code { text, .. } => {
+                    out.extend(forbidden_chars(text))
+                }
+                Inline::Emph { content, .. }
+                | Inline::Strong { content, .. }
+                | Inline::Link { content, .. } => walk_inlines(content, out),
+                Inline::NoteRef { .. } | Inline::LineBreak { .. } => {}
+            }
+        }
+    }
+    fn walk(bs: &[Block], out: &mut Vec<char>) {
+        for b in bs {
+            match b {
+                Block::Heading { content, .. } | Block::Para { content, .. } => {
+                    walk_inlines(content, out)
+                }
+                Block::Quote { blocks, .. } | Block::Footnote { blocks, .. } => walk(blocks, out),
+                Block::List { items, .. } => items.iter().for_each(|i| walk(i, out)),
+                Block::Code { text, .. } => out.extend(forbidden_chars(text)),
+                Block::Break { .. } => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk_inlines(&part.title, &mut out);
+    walk(&part.blocks, &mut out);
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn collect_notes<'a>(blocks: &'a [Block], notes: &mut BTreeMap<String, &'a [Block]>) {
+    for b in blocks {
+        match b {
+            Block::Footnote { label, blocks, .. } => {
+                notes.entry(label.clone()).or_insert(blocks);
+            }
+            Block::Quote { blocks, .. } => collect_notes(blocks, notes),
+            Block::List { items, .. } => items.iter().for_each(|i| collect_notes(i, notes)),
+            _ => {}
+        }
+    }
+}
+
+impl Renderer<'_> {
+    fn id(&mut self, kind: &str) -> String {
+        self.counter += 1;
+        format!("{}{kind}{}", self.opts.id_prefix, self.counter)
+    }
+
+    fn warn(&mut self, code: &'static str, line: u32, msg: String) {
+        self.diagnostics.push(
+            Diagnostic::warning(code, msg)
+                .file(self.part.source.path.clone())
+                .line(line),
+        );
+    }
+
+    fn block(&mut self, b: &Block, out: &mut String) {
+        match b {
+            Block::Heading { level, content, .. } => {
+                let h = (level + self.opts.heading_offset).clamp(1, 6);
+                let id = self.id("h");
+                let _ = write!(out, "<h{h} id=\"{id}\">");
+                self.inlines(content, out, true);
+                let _ = writeln!(out, "</h{h}>");
+                self.anchors.push(Anchor {
+                    id,
+                    text: Inline::plain(content),
+                });
+            }
+            Block::Para { content, .. } => {
+                let id = self.id("p");
+                let _ = write!(out, "<p id=\"{id}\">");
+                self.inlines(content, out, true);
+                out.push_str("</p>\n");
+                self.anchors.push(Anchor {
+                    id,
+                    text: Inline::plain(content),
+                });
+            }
+            Block::Quote { blocks, .. } => {
+                out.push_str("<blockquote>\n");
+                for b in blocks {
+                    self.block(b, out);
+                }
+                out.push_str("</blockquote>\n");
+            }
+            Block::List { start, items, .. } => {
+                match start {
+                    Some(n) => {
+                        let style = match self.opts.digits {
+                            Digits::ArabicIndic => "arabic-indic",
+                            Digits::Persian => "persian",
+                            Digits::Western => "decimal",
+                        };
+                        let _ = write!(out, "<ol class=\"{style}\"");
+                        if *n != 1 {
+                            let _ = write!(out, " start=\"{n}\"");
+                        }
+                        out.push_str(">\n");
+                    }
+                    None => out.push_str("<ul>\n"),
+                }
+                for item in items {
+                    out.push_str("<li>");
+                    // A tight item of one paragraph renders without <p>.
+                    match item.as_slice() {
+                        [Block::Para { content, .. }] => self.inlines(content, out, true),
+                        blocks => {
+                            out.push('\n');
+                            for b in blocks {
+                                self.block(b, out);
+                            }
+                        }
+                    }
+                    out.push_str("</li>\n");
+                }
+                out.push_str(if start.is_some() {
+                    "</ol>\n"
+                } else {
+                    "</ul>\n"
+                });
+            }
+            Block::Code { text, .. } => {
+                out.push_str("<pre dir=\"ltr\"><code>");
+                out.push_str(&escape(text));
+                out.push_str("</code></pre>\n");
+            }
+            Block::Footnote { .. } => {} // rendered at the end, in reference order
+            Block::Break { .. } => out.push_str("<hr/>\n"),
+        }
+    }
+
+    fn inlines(&mut self, content: &[Inline], out: &mut String, notes: bool) {
+        for i in content {
+            match i {
+                Inline::Text { text, .. } => text_with_isolates(text, self.rtl, out),
+                Inline::Emph { content, .. } => {
+                    out.push_str("<em>");
+                    self.inlines(content, out, notes);
+                    out.push_str("</em>");
+                }
+                Inline::Strong { content, .. } => {
+                    out.push_str("<strong>");
+                    self.inlines(content, out, notes);
+                    out.push_str("</strong>");
+                }
+                Inline::Link { url, content, span } => {
+                    if crate::read::markdown::safe_url(url) {
+                        let _ = write!(out, "<a href=\"{}\">", escape(url));
+                        self.inlines(content, out, notes);
+                        out.push_str("</a>");
+                    } else {
+                        self.warn(
+                            "unsafe-link",
+                            span.line,
+                            format!("link to `{url}` removed; its text is kept"),
+                        );
+                        self.inlines(content, out, notes);
+                    }
+                }
+                Inline::Code { text, .. } => {
+                    out.push_str("<code dir=\"ltr\">");
+                    out.push_str(&escape(text));
+                    out.push_str("</code>");
+                }
+                Inline::LineBreak { .. } => out.push_str("<br/>"),
+                Inline::NoteRef { label, span } => {
+                    if !notes {
+                        continue;
+                    }
+                    if !self.notes.contains_key(label) {
+                        self.warn(
+                            "missing-footnote",
+                            span.line,
+                            format!("footnote `[^{label}]` is referenced but never defined; the reference is shown as text"),
+                        );
+                        let _ = write!(out, "[^{}]", escape(label));
+                        continue;
+                    }
+                    let next = self.note_numbers.len() + 1;
+                    let n = *self.note_numbers.entry(label.clone()).or_insert_with(|| {
+                        self.note_order.push(label.clone());
+                        next
+                    });
+                    let p = &self.opts.id_prefix;
+                    let epub = if self.opts.flavor == Flavor::Epub {
+                        " epub:type=\"noteref\""
+                    } else {
+                        ""
+                    };
+                    // Only the first reference gets the id the backlink points to.
+                    let id = if n == next {
+                        format!(" id=\"{p}fnref{n}\"")
+                    } else {
+                        String::new()
+                    };
+                    let _ = write!(
+                        out,
+                        "<a class=\"noteref\" href=\"#{p}fn{n}\"{id} role=\"doc-noteref\"{epub}>{}</a>",
+                        self.opts.digits.format(n as u64)
+                    );
+                }
+            }
+        }
+    }
+
+    fn footnotes(&mut self, out: &mut String) {
+        // Notes never referenced are still printed (after the others), with a warning.
+        let unreferenced: Vec<String> = self
+            .notes
+            .keys()
+            .filter(|l| !self.note_numbers.contains_key(*l))
+            .cloned()
+            .collect();
+        for label in &unreferenced {
+            let line = find_note_line(&self.part.blocks, label).unwrap_or(0);
+            self.warn(
+                "unused-footnote",
+                line,
+                format!("footnote `[^{label}]` is defined but never referenced; it is printed after the others"),
+            );
+            let n = self.note_numbers.len() + 1;
+            self.note_numbers.insert(label.clone(), n);
+            self.note_order.push(label.clone());
+        }
+        if self.note_order.is_empty() {
+            return;
+        }
+        let epub = self.opts.flavor == Flavor::Epub;
+        out.push_str("<section class=\"footnotes\">\n<hr/>\n");
+        let order = std::mem::take(&mut self.note_order);
+        for label in &order {
+            let n = self.note_numbers[label];
+            let p = self.opts.id_prefix.clone();
+            let num = self.opts.digits.format(n as u64);
+            let et = if epub { " epub:type=\"footnote\"" } else { "" };
+            let _ = writeln!(
+                out,
+                "<aside id=\"{p}fn{n}\" class=\"footnote\" role=\"doc-footnote\"{et}>"
+            );
+            let blocks: &[Block] = self.notes.get(label).copied().unwrap_or(&[]);
+            let backlink = if unreferenced.contains(label) {
+                format!("<span class=\"note-number\">{num}</span> ")
+            } else {
+                format!(
+                    "<a class=\"note-number\" href=\"#{p}fnref{n}\" role=\"doc-backlink\">{num}</a> "
+                )
+            };
+            match blocks {
+                [Block::Para { content, .. }, rest @ ..] => {
+                    let id = self.id("p");
+                    let _ = write!(out, "<p id=\"{id}\">{backlink}");
+                    self.inlines(content, out, false);
+                    out.push_str("</p>\n");
+                    for b in rest {
+                        self.block(b, out);
+                    }
+                }
+                blocks => {
+                    out.push_str(&backlink);
+                    for b in blocks {
+                        self.block(b, out);
+                    }
+                }
+            }
+            out.push_str("</aside>\n");
+        }
+        out.push_str("</section>\n");
+    }
+}
+
+fn find_note_line(blocks: &[Block], label: &str) -> Option<u32> {
+    blocks.iter().find_map(|b| match b {
+        Block::Footnote { label: l, span, .. } if l == label => Some(span.line),
+        Block::Quote { blocks, .. } => find_note_line(blocks, label),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_hostile_strings() {
+        for (input, want) in [
+            (
+                "<script>alert(1)</script>",
+                "&lt;script&gt;alert(1)&lt;/script&gt;",
+            ),
+            ("&amp;", "&amp;amp;"),
+            ("]]>", "]]&gt;"),
+            ("\"'", "&quot;&apos;"),
+            ("a\0b\u{1}c\u{FFFE}", "abc"),
+            ("#[$*_\\", "#[$*_\\"),
+        ] {
+            assert_eq!(escape(input), want, "{input:?}");
+        }
+    }
+}
