@@ -196,6 +196,7 @@ pub fn read(src: &SourceFile, text: &str) -> ReadResult {
             }
         }
     }
+    shift_headings(&mut blocks);
     let number = fm.part.or_else(|| {
         let n = super::raw::number_from_file_name(file);
         diags.push(
@@ -704,6 +705,35 @@ impl Builder<'_> {
                 }
             },
         }
+    }
+}
+
+/// Shift heading levels so the highest heading in the body is level 1 (a part whose sections
+/// start at `##` still gets headings in order below the part title).
+fn shift_headings(blocks: &mut [Block]) {
+    fn min_level(blocks: &[Block]) -> Option<u8> {
+        blocks
+            .iter()
+            .filter_map(|b| match b {
+                Block::Heading { level, .. } => Some(*level),
+                Block::Quote { blocks, .. } | Block::Footnote { blocks, .. } => min_level(blocks),
+                Block::List { items, .. } => items.iter().filter_map(|i| min_level(i)).min(),
+                _ => None,
+            })
+            .min()
+    }
+    fn shift(blocks: &mut [Block], by: u8) {
+        for b in blocks {
+            match b {
+                Block::Heading { level, .. } => *level -= by,
+                Block::Quote { blocks, .. } | Block::Footnote { blocks, .. } => shift(blocks, by),
+                Block::List { items, .. } => items.iter_mut().for_each(|i| shift(i, by)),
+                _ => {}
+            }
+        }
+    }
+    if let Some(min) = min_level(blocks) {
+        shift(blocks, min - 1);
     }
 }
 
