@@ -20,6 +20,7 @@ use diag::Diagnostic;
 use model::Book;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 use theme::Theme;
 use write::OutputFormat;
 
@@ -55,6 +56,27 @@ pub struct Outcome {
     pub written: Vec<PathBuf>,
     /// `Err` when the run failed.
     pub result: Result<(), Error>,
+    /// Wall time of each phase (`read`, `assemble`, `pdf`, `epub`, `html`…), in order.
+    pub timings: Vec<(String, Duration)>,
+}
+
+/// Receives progress events, e.g. to draw a progress display. Called from worker threads.
+pub trait Progress: Sync {
+    /// A phase (`read`, `pdf`, `epub`, `html`) started; `total` is its number of steps if known.
+    fn start(&self, phase: &str, total: Option<u64>);
+    /// One step of a phase is done (e.g. one source file read).
+    fn step(&self, phase: &str);
+    /// A phase finished.
+    fn finish(&self, phase: &str, ok: bool);
+}
+
+/// A [`Progress`] that shows nothing.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn start(&self, _: &str, _: Option<u64>) {}
+    fn step(&self, _: &str) {}
+    fn finish(&self, _: &str, _: bool) {}
 }
 
 /// Everything a writer needs: the model and the presentation settings, never the sources.
@@ -66,15 +88,24 @@ pub struct Context {
     pub config: Config,
     /// The theme (template, CSS, fonts).
     pub theme: Theme,
+    /// The book folder, for files the config names (e.g. `[epub] cover`); writers read nothing
+    /// outside it.
+    pub book_dir: PathBuf,
 }
 
 /// Run the whole pipeline. Never panics on bad input: problems come back as diagnostics.
 pub fn run(opts: &Options) -> Outcome {
+    run_with(opts, &NoProgress)
+}
+
+/// [`run`], reporting progress to `progress`.
+pub fn run_with(opts: &Options, progress: &dyn Progress) -> Outcome {
     let mut outcome = Outcome {
         diagnostics: Vec::new(),
         book: None,
         written: Vec::new(),
         result: Ok(()),
+        timings: Vec::new(),
     };
     let pool = match rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.unwrap_or(0))
@@ -86,19 +117,23 @@ pub fn run(opts: &Options) -> Outcome {
             return outcome;
         }
     };
-    pool.install(|| run_in_pool(opts, &mut outcome));
+    pool.install(|| run_in_pool(opts, progress, &mut outcome));
     diag::sort_dedup(&mut outcome.diagnostics);
     outcome
 }
 
-fn run_in_pool(opts: &Options, outcome: &mut Outcome) {
-    let ctx = match load(opts, &mut outcome.diagnostics) {
+fn run_in_pool(opts: &Options, progress: &dyn Progress, outcome: &mut Outcome) {
+    let started = Instant::now();
+    let ctx = match load_with(opts, progress, &mut outcome.diagnostics) {
         Ok(ctx) => ctx,
         Err(e) => {
             outcome.result = Err(e);
             return;
         }
     };
+    outcome
+        .timings
+        .push(("read and assemble".into(), started.elapsed()));
     outcome.book = Some(ctx.book.clone());
     let errors = outcome.diagnostics.iter().filter(|d| d.is_error()).count();
     if errors > 0 {
@@ -130,14 +165,22 @@ fn run_in_pool(opts: &Options, outcome: &mut Outcome) {
         });
         return;
     }
+    write::clean_stale(&out_dir);
     // Every format runs; each result is collected so one failure does not hide another.
-    let results: Vec<(OutputFormat, write::Written)> = opts
+    let results: Vec<(OutputFormat, write::Written, Duration)> = opts
         .formats
         .par_iter()
-        .map(|&f| (f, write::write(f, &ctx, &out_dir)))
+        .map(|&f| {
+            let t = Instant::now();
+            progress.start(f.name(), None);
+            let w = write::write(f, &ctx, &out_dir);
+            progress.finish(f.name(), w.path.is_some());
+            (f, w, t.elapsed())
+        })
         .collect();
     let mut failed = 0;
-    for (_, w) in results {
+    for (f, w, elapsed) in results {
+        outcome.timings.push((f.name().to_owned(), elapsed));
         outcome.diagnostics.extend(w.diagnostics);
         match w.path {
             Some(p) => outcome.written.push(p),
@@ -151,6 +194,14 @@ fn run_in_pool(opts: &Options, outcome: &mut Outcome) {
 
 /// Read the config, theme and sources and assemble the book.
 pub fn load(opts: &Options, diags: &mut Vec<Diagnostic>) -> Result<Context, Error> {
+    load_with(opts, &NoProgress, diags)
+}
+
+fn load_with(
+    opts: &Options,
+    progress: &dyn Progress,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<Context, Error> {
     let book_dir = &opts.book_dir;
     if !book_dir.is_dir() {
         return Err(Error::Usage(format!(
@@ -186,6 +237,7 @@ pub fn load(opts: &Options, diags: &mut Vec<Diagnostic>) -> Result<Context, Erro
         )));
     }
     let junk = &theme.config.junk;
+    progress.start("read", Some(files.len() as u64));
     let results: Vec<(read::ReadResult, std::time::SystemTime)> = files
         .par_iter()
         .map(|(path, format)| {
@@ -209,7 +261,9 @@ pub fn load(opts: &Options, diags: &mut Vec<Diagnostic>) -> Result<Context, Erro
                 ),
             }
         })
+        .inspect(|_| progress.step("read"))
         .collect();
+    progress.finish("read", true);
     let newest = results
         .iter()
         .map(|(_, t)| *t)
@@ -227,6 +281,7 @@ pub fn load(opts: &Options, diags: &mut Vec<Diagnostic>) -> Result<Context, Erro
         book,
         config,
         theme,
+        book_dir: book_dir.clone(),
     })
 }
 

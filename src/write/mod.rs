@@ -121,19 +121,53 @@ pub fn write(format: OutputFormat, ctx: &Context, out_dir: &Path) -> Written {
     written
 }
 
+/// Remove temporary files and folders left in `out_dir` by an interrupted earlier build
+/// (`.<name>.<random>.tmp` and `.<name>.old`); finished outputs are never touched.
+pub fn clean_stale(out_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(out_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name.starts_with('.') && (name.ends_with(".tmp") || name.ends_with(".old")) {
+            let path = entry.path();
+            let _ = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+        }
+    }
+}
+
 /// Write an artifact under a temporary name in `out_dir`, then rename it into place, so a
 /// failed or interrupted build never leaves a partial file and keeps the previous output.
 pub fn place(artifact: &Artifact, out_dir: &Path) -> std::io::Result<PathBuf> {
-    use std::io::Write;
+    place_with(artifact, out_dir, &mut |path, bytes| {
+        use std::io::Write;
+        let mut f = std::fs::File::create(path)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    })
+}
+
+/// [`place`] with the function that writes each file's bytes given, so tests can make the
+/// write fail halfway.
+pub fn place_with(
+    artifact: &Artifact,
+    out_dir: &Path,
+    write_file: &mut dyn FnMut(&Path, &[u8]) -> std::io::Result<()>,
+) -> std::io::Result<PathBuf> {
     match artifact {
         Artifact::File { name, bytes } => {
             let target = out_dir.join(name);
-            let mut tmp = tempfile::Builder::new()
+            // Dropped (and so deleted) on any error before `persist`.
+            let tmp = tempfile::Builder::new()
                 .prefix(&format!(".{name}."))
                 .suffix(".tmp")
                 .tempfile_in(out_dir)?;
-            tmp.write_all(bytes)?;
-            tmp.as_file().sync_all()?;
+            write_file(tmp.path(), bytes)?;
             tmp.persist(&target).map_err(|e| e.error)?;
             Ok(target)
         }
@@ -154,7 +188,7 @@ pub fn place(artifact: &Artifact, out_dir: &Path) -> std::io::Result<PathBuf> {
                 if let Some(parent) = path.parent() {
                     std::fs::create_dir_all(parent)?;
                 }
-                std::fs::write(&path, bytes)?;
+                write_file(&path, bytes)?;
             }
             // Swap folders: the old one is moved aside, the new one renamed in, the old removed.
             let old = out_dir.join(format!(".{name}.old"));
@@ -174,5 +208,95 @@ pub fn place(artifact: &Artifact, out_dir: &Path) -> std::io::Result<PathBuf> {
             let _ = std::fs::remove_dir_all(&old);
             Ok(target)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listing(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// A writer that fails halfway leaves the previous output untouched and nothing else.
+    #[test]
+    fn failed_file_write_keeps_previous_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = Artifact::File {
+            name: "book.pdf".into(),
+            bytes: b"old book".to_vec(),
+        };
+        place(&old, dir.path()).unwrap();
+        let new = Artifact::File {
+            name: "book.pdf".into(),
+            bytes: vec![b'x'; 10_000],
+        };
+        let err = place_with(&new, dir.path(), &mut |path, bytes| {
+            std::fs::write(path, &bytes[..bytes.len() / 2])?;
+            Err(std::io::Error::other("disk full"))
+        });
+        assert!(err.is_err());
+        assert_eq!(
+            std::fs::read(dir.path().join("book.pdf")).unwrap(),
+            b"old book"
+        );
+        assert_eq!(listing(dir.path()), vec!["book.pdf"]);
+        // And a successful write replaces it.
+        place(&new, dir.path()).unwrap();
+        assert_eq!(
+            std::fs::read(dir.path().join("book.pdf")).unwrap().len(),
+            10_000
+        );
+        assert_eq!(listing(dir.path()), vec!["book.pdf"]);
+    }
+
+    #[test]
+    fn failed_folder_write_keeps_previous_site() {
+        let dir = tempfile::tempdir().unwrap();
+        let site = |v: &str| Artifact::Dir {
+            name: "html".into(),
+            files: (0..4)
+                .map(|i| (format!("p/{i}.html"), v.as_bytes().to_vec()))
+                .collect(),
+        };
+        place(&site("old"), dir.path()).unwrap();
+        let mut n = 0;
+        let err = place_with(&site("new"), dir.path(), &mut |path, bytes| {
+            n += 1;
+            if n == 3 {
+                return Err(std::io::Error::other("interrupted"));
+            }
+            std::fs::write(path, bytes)
+        });
+        assert!(err.is_err());
+        assert_eq!(listing(dir.path()), vec!["html"]);
+        for i in 0..4 {
+            assert_eq!(
+                std::fs::read_to_string(dir.path().join(format!("html/p/{i}.html"))).unwrap(),
+                "old"
+            );
+        }
+        place(&site("new"), dir.path()).unwrap();
+        assert_eq!(listing(dir.path()), vec!["html"]);
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("html/p/3.html")).unwrap(),
+            "new"
+        );
+    }
+
+    #[test]
+    fn stale_temporaries_are_cleaned() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".book.pdf.abc123.tmp"), b"partial").unwrap();
+        std::fs::create_dir(dir.path().join(".html.xyz.tmp")).unwrap();
+        std::fs::write(dir.path().join("book.epub"), b"done").unwrap();
+        clean_stale(dir.path());
+        assert_eq!(listing(dir.path()), vec!["book.epub"]);
     }
 }
