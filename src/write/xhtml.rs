@@ -410,7 +410,19 @@ impl Renderer<'_> {
             return;
         }
         let epub = self.opts.flavor == Flavor::Epub;
-        out.push_str("<section class=\"footnotes\">\n<hr/>\n");
+        if epub {
+            out.push_str("<section class=\"footnotes\">\n<hr/>\n");
+        } else {
+            // HTML: a section needs a heading (the Nu checker warns otherwise, issue 5), one
+            // level below the part's headings so the outline stays in order.
+            let p = &self.opts.id_prefix;
+            let h = (self.opts.heading_offset + 1).clamp(1, 6);
+            let _ = writeln!(
+                out,
+                "<section class=\"footnotes\" aria-labelledby=\"{p}footnotes\">\n<hr/>\n<h{h} id=\"{p}footnotes\" class=\"footnotes-heading\">{}</h{h}>",
+                notes_heading(self.part.lang.as_str())
+            );
+        }
         let order = std::mem::take(&mut self.note_order);
         for label in &order {
             let n = self.note_numbers[label];
@@ -449,6 +461,16 @@ impl Renderer<'_> {
             out.push_str("</aside>\n");
         }
         out.push_str("</section>\n");
+    }
+}
+
+/// The heading of the footnotes section in the part's language.
+fn notes_heading(lang: &str) -> &'static str {
+    match lang.split(['-', '_']).next().unwrap_or("") {
+        "ar" => "الحواشي",
+        "fa" => "پانوشت‌ها",
+        "ur" => "حواشی",
+        _ => "Notes",
     }
 }
 

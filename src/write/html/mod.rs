@@ -1,16 +1,552 @@
-//! The HTML writer (not implemented yet: fails with a clear message, never a fake file).
+//! The HTML writer: a static, offline book site.
+//!
+//! `index.html` (title, author, contents, search), one page per part, `book.html` (the whole book
+//! on one page), the theme's CSS and fonts, and `search-index.js`. Links are relative and nothing
+//! is fetched, so the site works from `file://`. Content markup comes from the shared renderer in
+//! [`super::xhtml`]; this module only writes the page chrome, and escapes through
+//! [`xhtml::escape`].
 
-use super::Rendered;
+pub mod search;
+
+use super::xhtml::{self, Flavor, Options};
+use super::{Artifact, Rendered};
 use crate::Context;
 use crate::diag::Diagnostic;
+use crate::model::{Book, Digits, LabelStyle, Part};
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+use xhtml::escape;
+
+/// The words of the site chrome, in the book's language.
+struct Strings {
+    skip: &'static str,
+    contents: &'static str,
+    whole_book: &'static str,
+    search: &'static str,
+    search_label: &'static str,
+    search_button: &'static str,
+    search_hint: &'static str,
+    prev: &'static str,
+    next: &'static str,
+    parts_nav: &'static str,
+    home: &'static str,
+    by: &'static str,
+    found: &'static str,
+    none: &'static str,
+}
+
+const AR: Strings = Strings {
+    skip: "انتقل إلى المحتوى",
+    contents: "المحتويات",
+    whole_book: "الكتاب كاملًا في صفحة واحدة",
+    search: "بحث",
+    search_label: "ابحث في الكتاب",
+    search_button: "ابحث",
+    search_hint: "يُطابق البحث الكلمات وبداياتها، مع التشكيل أو دونه.",
+    prev: "السابق",
+    next: "التالي",
+    parts_nav: "التنقل بين الأجزاء",
+    home: "الصفحة الرئيسية",
+    by: "بقلم",
+    found: "النتائج: %d",
+    none: "لا نتائج.",
+};
+
+const EN: Strings = Strings {
+    skip: "Skip to content",
+    contents: "Contents",
+    whole_book: "The whole book on one page",
+    search: "Search",
+    search_label: "Search the book",
+    search_button: "Search",
+    search_hint: "Matches words and word beginnings.",
+    prev: "Previous",
+    next: "Next",
+    parts_nav: "Parts",
+    home: "Home",
+    by: "By",
+    found: "Results: %d",
+    none: "No results.",
+};
+
+/// One page of a part.
+struct PartPage<'a> {
+    part: &'a Part,
+    /// File name, e.g. `part-14.html`.
+    file: String,
+    /// «الجزء الرابع عشر».
+    label: String,
+}
+
+/// Settings resolved once from the context.
+struct Site<'a> {
+    book: &'a Book,
+    strings: &'static Strings,
+    digits: Digits,
+    search: bool,
+    pages: Vec<PartPage<'a>>,
+}
 
 /// Render the HTML edition.
-pub fn render(_ctx: &Context) -> Rendered {
+pub fn render(ctx: &Context) -> Rendered {
+    let book = &ctx.book;
+    let style: LabelStyle = ctx.config.book.part_label.unwrap_or_default();
+    let digits: Digits = ctx.config.book.digits.unwrap_or_default();
+    let arabic = matches!(
+        book.meta.lang.as_str().split(['-', '_']).next(),
+        Some("ar" | "fa" | "ur" | "ps" | "sd" | "ckb")
+    );
+    let site = Site {
+        book,
+        strings: if arabic { &AR } else { &EN },
+        digits,
+        search: ctx.config.html.search.unwrap_or(true),
+        pages: page_names(&book.parts)
+            .into_iter()
+            .zip(&book.parts)
+            .map(|(file, part)| PartPage {
+                part,
+                file,
+                label: part.label(style, digits),
+            })
+            .collect(),
+    };
+
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut diagnostics: Vec<Diagnostic> = Vec::new();
+    let mut index = search::Index {
+        digits: match digits {
+            Digits::ArabicIndic => "arabic-indic",
+            Digits::Western => "western",
+            Digits::Persian => "persian",
+        }
+        .to_owned(),
+        strings: [("found", site.strings.found), ("none", site.strings.none)]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        ..Default::default()
+    };
+
+    for (i, page) in site.pages.iter().enumerate() {
+        let body = xhtml::part_body(
+            page.part,
+            &Options {
+                flavor: Flavor::Html,
+                digits,
+                heading_offset: 1,
+                id_prefix: String::new(),
+            },
+        );
+        diagnostics.extend(body.diagnostics.iter().cloned());
+        let n = index.add_part(search::PartEntry {
+            label: page.label.clone(),
+            title: page.part.title_text(),
+            href: page.file.clone(),
+        });
+        index.add_doc(n, "title", &page.part.title_text());
+        for a in &body.anchors {
+            index.add_doc(n, &a.id, &a.text);
+        }
+        files.push((
+            page.file.clone(),
+            site.part_page(i, &body.html).into_bytes(),
+        ));
+    }
+
+    files.push(("index.html".into(), site.index_page().into_bytes()));
+    files.push(("book.html".into(), site.book_page().into_bytes()));
+
+    for css in ["book.css", "site.css"] {
+        match ctx.theme.file(css) {
+            Some(bytes) => files.push((css.into(), bytes.to_vec())),
+            None => diagnostics.push(missing_theme_file(css)),
+        }
+    }
+    if site.search {
+        match ctx.theme.file("search.js") {
+            Some(bytes) => files.push(("search.js".into(), bytes.to_vec())),
+            None => diagnostics.push(missing_theme_file("search.js")),
+        }
+        files.push(("search-index.js".into(), index.to_js().into_bytes()));
+    }
+
+    // The theme's fonts, and every other file in its fonts folder (the licences).
+    let fonts: BTreeSet<&str> = ctx.theme.fonts().into_iter().map(|(p, _)| p).collect();
+    for (path, bytes) in ctx.theme.files() {
+        if fonts.contains(path) || (path.starts_with("fonts/") && !is_font_file(path)) {
+            files.push((path.to_owned(), bytes.to_vec()));
+        }
+    }
+
+    files.sort_by(|a, b| a.0.cmp(&b.0));
     Rendered {
-        artifact: None,
-        diagnostics: vec![
-            Diagnostic::error("not-implemented", "the html writer is not implemented yet")
-                .hint("build another format with --format"),
-        ],
+        artifact: Some(Artifact::Dir {
+            name: "html".into(),
+            files,
+        }),
+        diagnostics,
+    }
+}
+
+fn missing_theme_file(name: &str) -> Diagnostic {
+    Diagnostic::warning(
+        "theme-file-missing",
+        format!("the theme has no `{name}`; the site is written without it"),
+    )
+    .hint("restore the file in the theme folder or remove the override")
+}
+
+fn is_font_file(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    [".ttf", ".otf", ".woff", ".woff2", ".ttc"]
+        .iter()
+        .any(|e| lower.ends_with(e))
+}
+
+/// `part-<number>.html` for each part, made unique (parts without a number, or with the same
+/// number, get their position appended).
+fn page_names(parts: &[Part]) -> Vec<String> {
+    let mut used = BTreeSet::new();
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let mut name = match p.number {
+                Some(n) => format!("part-{n}.html"),
+                None => format!("part-x{}.html", i + 1),
+            };
+            if used.contains(&name) {
+                name = format!("{}-{}.html", name.trim_end_matches(".html"), i + 1);
+            }
+            used.insert(name.clone());
+            name
+        })
+        .collect()
+}
+
+/// `lang` and `dir` attributes for an element whose content differs from the book.
+fn lang_dir_if_different(part: &Part, book: &Book) -> String {
+    let mut out = String::new();
+    if part.lang != book.meta.lang {
+        let _ = write!(out, " lang=\"{}\"", escape(part.lang.as_str()));
+    }
+    if part.dir != book.meta.dir {
+        let _ = write!(out, " dir=\"{}\"", part.dir.as_str());
+    }
+    out
+}
+
+impl Site<'_> {
+    fn head(&self, title: &str, extra: &str) -> String {
+        let meta = &self.book.meta;
+        let mut out = String::new();
+        let _ = write!(
+            out,
+            "<!DOCTYPE html>\n<html lang=\"{}\" dir=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+             <title>{}</title>\n",
+            escape(meta.lang.as_str()),
+            meta.dir.as_str(),
+            escape(title),
+        );
+        if let Some(author) = &meta.author {
+            let _ = writeln!(out, "<meta name=\"author\" content=\"{}\">", escape(author));
+        }
+        let _ = writeln!(out, "<meta name=\"generator\" content=\"publish\">");
+        out.push_str("<link rel=\"stylesheet\" href=\"book.css\">\n");
+        out.push_str("<link rel=\"stylesheet\" href=\"site.css\">\n");
+        out.push_str(extra);
+        out.push_str("</head>\n<body>\n");
+        let _ = writeln!(
+            out,
+            "<a class=\"skip-link\" href=\"#main\">{}</a>",
+            self.strings.skip
+        );
+        out
+    }
+
+    /// The banner on every page: the book title (a link home) and, with search, a search form
+    /// that opens the results on `index.html`.
+    fn banner(&self, is_index: bool) -> String {
+        let s = self.strings;
+        let mut out = String::from("<header class=\"site-header\">\n");
+        if is_index {
+            let _ = writeln!(
+                out,
+                "<p class=\"site-title\">{}</p>",
+                escape(&self.book.meta.title)
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "<p class=\"site-title\"><a href=\"index.html\" title=\"{}\">{}</a></p>",
+                s.home,
+                escape(&self.book.meta.title)
+            );
+        }
+        if self.search && !is_index {
+            let _ = writeln!(
+                out,
+                "<form class=\"site-search\" role=\"search\" action=\"index.html\" method=\"get\">\n\
+                 <label for=\"q\" class=\"visually-hidden\">{}</label>\n\
+                 <input type=\"search\" id=\"q\" name=\"q\" placeholder=\"{}\">\n\
+                 <button type=\"submit\">{}</button>\n</form>",
+                s.search_label, s.search, s.search_button
+            );
+        }
+        out.push_str("</header>\n");
+        out
+    }
+
+    fn footer(&self) -> String {
+        let meta = &self.book.meta;
+        let mut out = String::from("<footer class=\"site-footer\">\n<p>");
+        out.push_str(&escape(&meta.title));
+        if let Some(a) = &meta.author {
+            let _ = write!(out, " · {}", escape(a));
+        }
+        let _ = write!(
+            out,
+            " · <time datetime=\"{}\" dir=\"ltr\">{}</time>",
+            escape(&meta.date),
+            escape(&self.format_date(&meta.date))
+        );
+        out.push_str("</p>\n");
+        if let Some(r) = &meta.rights {
+            let _ = writeln!(out, "<p>{}</p>", escape(r));
+        }
+        out.push_str("</footer>\n");
+        out
+    }
+
+    /// The model's `YYYY-MM-DD` date with the configured digits.
+    fn format_date(&self, date: &str) -> String {
+        date.chars()
+            .map(|c| match c.to_digit(10) {
+                Some(d) => self.digits.format(u64::from(d)).chars().next().unwrap_or(c),
+                None => c,
+            })
+            .collect()
+    }
+
+    fn full_title(&self, page: &PartPage) -> String {
+        let title = page.part.title_text();
+        if title.trim().is_empty() {
+            page.label.clone()
+        } else {
+            format!("{}: {}", page.label, title)
+        }
+    }
+
+    /// `<h1>`/`<h2>` content of a part: its label and its title.
+    fn part_heading(&self, page: &PartPage, opts: &Options) -> String {
+        let mut out = format!("<span class=\"part-label\">{}</span>", escape(&page.label));
+        if !page.part.title_text().trim().is_empty() {
+            let _ = write!(
+                out,
+                " <span class=\"part-title\">{}</span>",
+                xhtml::inlines(page.part, &page.part.title, opts)
+            );
+        }
+        out
+    }
+
+    fn part_page(&self, i: usize, body: &str) -> String {
+        let page = &self.pages[i];
+        let s = self.strings;
+        let prev = i.checked_sub(1).and_then(|j| self.pages.get(j));
+        let next = self.pages.get(i + 1);
+        let mut links = String::new();
+        if let Some(p) = prev {
+            let _ = writeln!(links, "<link rel=\"prev\" href=\"{}\">", escape(&p.file));
+        }
+        if let Some(n) = next {
+            let _ = writeln!(links, "<link rel=\"next\" href=\"{}\">", escape(&n.file));
+        }
+        let title = format!("{} — {}", self.full_title(page), self.book.meta.title);
+        let mut out = self.head(&title, &links);
+        out.push_str(&self.banner(false));
+        let opts = Options {
+            flavor: Flavor::Html,
+            digits: self.digits,
+            heading_offset: 1,
+            id_prefix: String::new(),
+        };
+        let _ = write!(
+            out,
+            "<main id=\"main\">\n<article class=\"part\"{}>\n<h1 id=\"title\">{}</h1>\n{}</article>\n</main>\n",
+            lang_dir_if_different(page.part, self.book),
+            self.part_heading(page, &opts),
+            body
+        );
+        // In reading order: "previous" comes first (at the start side: right in RTL), "next"
+        // last (at the end side: left in RTL). The CSS uses logical properties only.
+        let _ = writeln!(out, "<nav class=\"pager\" aria-label=\"{}\">", s.parts_nav);
+        if let Some(p) = prev {
+            let _ = writeln!(
+                out,
+                "<a class=\"pager-prev\" rel=\"prev\" href=\"{}\"><span class=\"pager-dir\">{}</span> <span class=\"pager-label\">{}</span></a>",
+                escape(&p.file),
+                s.prev,
+                escape(&p.label)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "<a class=\"pager-home\" href=\"index.html\">{}</a>",
+            s.contents
+        );
+        if let Some(n) = next {
+            let _ = writeln!(
+                out,
+                "<a class=\"pager-next\" rel=\"next\" href=\"{}\"><span class=\"pager-dir\">{}</span> <span class=\"pager-label\">{}</span></a>",
+                escape(&n.file),
+                s.next,
+                escape(&n.label)
+            );
+        }
+        out.push_str("</nav>\n");
+        out.push_str(&self.footer());
+        out.push_str("</body>\n</html>\n");
+        out
+    }
+
+    fn index_page(&self) -> String {
+        let meta = &self.book.meta;
+        let s = self.strings;
+        let mut out = self.head(&meta.title, "");
+        out.push_str(&self.banner(true));
+        out.push_str("<main id=\"main\">\n<div class=\"title-block\">\n");
+        let _ = writeln!(out, "<h1>{}</h1>", escape(&meta.title));
+        if let Some(sub) = &meta.subtitle {
+            let _ = writeln!(out, "<p class=\"subtitle\">{}</p>", escape(sub));
+        }
+        if let Some(a) = &meta.author {
+            let _ = writeln!(
+                out,
+                "<p class=\"author\"><span class=\"visually-hidden\">{} </span>{}</p>",
+                s.by,
+                escape(a)
+            );
+        }
+        out.push_str("</div>\n");
+        if self.search {
+            let _ = write!(
+                out,
+                "<section class=\"search\" aria-labelledby=\"search-heading\">\n\
+                 <h2 id=\"search-heading\">{}</h2>\n\
+                 <form class=\"search-form\" role=\"search\" action=\"index.html\" method=\"get\">\n\
+                 <label for=\"q\">{}</label>\n\
+                 <input type=\"search\" id=\"q\" name=\"q\" autocomplete=\"off\" aria-describedby=\"search-hint\">\n\
+                 <button type=\"submit\">{}</button>\n\
+                 </form>\n\
+                 <p id=\"search-hint\" class=\"search-hint\">{}</p>\n\
+                 <p id=\"search-status\" class=\"search-status\" role=\"status\"></p>\n\
+                 <ol id=\"search-results\" class=\"search-results\"></ol>\n\
+                 </section>\n",
+                s.search, s.search_label, s.search_button, s.search_hint
+            );
+        }
+        let _ = write!(
+            out,
+            "<nav class=\"toc\" aria-labelledby=\"toc-heading\">\n<h2 id=\"toc-heading\">{}</h2>\n<ol>\n",
+            s.contents
+        );
+        let opts = Options {
+            flavor: Flavor::Html,
+            digits: self.digits,
+            heading_offset: 1,
+            id_prefix: String::new(),
+        };
+        for page in &self.pages {
+            let _ = writeln!(
+                out,
+                "<li{}><a href=\"{}\">{}</a></li>",
+                lang_dir_if_different(page.part, self.book),
+                escape(&page.file),
+                self.part_heading(page, &opts)
+            );
+        }
+        let _ = write!(
+            out,
+            "</ol>\n<p class=\"whole-book\"><a href=\"book.html\">{}</a></p>\n</nav>\n</main>\n",
+            s.whole_book
+        );
+        out.push_str(&self.footer());
+        if self.search {
+            out.push_str("<script src=\"search-index.js\"></script>\n");
+            out.push_str("<script src=\"search.js\"></script>\n");
+        }
+        out.push_str("</body>\n</html>\n");
+        out
+    }
+
+    fn book_page(&self) -> String {
+        let meta = &self.book.meta;
+        let s = self.strings;
+        let mut out = self.head(&meta.title, "");
+        out.push_str(&self.banner(false));
+        out.push_str("<main id=\"main\" class=\"whole\">\n<div class=\"title-block\">\n");
+        let _ = writeln!(out, "<h1>{}</h1>", escape(&meta.title));
+        if let Some(sub) = &meta.subtitle {
+            let _ = writeln!(out, "<p class=\"subtitle\">{}</p>", escape(sub));
+        }
+        if let Some(a) = &meta.author {
+            let _ = writeln!(
+                out,
+                "<p class=\"author\"><span class=\"visually-hidden\">{} </span>{}</p>",
+                s.by,
+                escape(a)
+            );
+        }
+        out.push_str("</div>\n");
+        let _ = write!(
+            out,
+            "<nav class=\"toc\" aria-labelledby=\"toc-heading\">\n<h2 id=\"toc-heading\">{}</h2>\n<ol>\n",
+            s.contents
+        );
+        let prefixes: Vec<String> = self
+            .pages
+            .iter()
+            .map(|p| format!("{}-", p.file.trim_end_matches(".html")))
+            .collect();
+        for (page, prefix) in self.pages.iter().zip(&prefixes) {
+            let opts = Options {
+                flavor: Flavor::Html,
+                digits: self.digits,
+                heading_offset: 2,
+                id_prefix: prefix.clone(),
+            };
+            let _ = writeln!(
+                out,
+                "<li{}><a href=\"#{}title\">{}</a></li>",
+                lang_dir_if_different(page.part, self.book),
+                prefix,
+                self.part_heading(page, &opts)
+            );
+        }
+        out.push_str("</ol>\n</nav>\n");
+        for (page, prefix) in self.pages.iter().zip(&prefixes) {
+            let opts = Options {
+                flavor: Flavor::Html,
+                digits: self.digits,
+                heading_offset: 2,
+                id_prefix: prefix.clone(),
+            };
+            let body = xhtml::part_body(page.part, &opts);
+            let _ = write!(
+                out,
+                "<article class=\"part\"{} aria-labelledby=\"{prefix}title\">\n<h2 id=\"{prefix}title\">{}</h2>\n{}</article>\n",
+                lang_dir_if_different(page.part, self.book),
+                self.part_heading(page, &opts),
+                body.html
+            );
+        }
+        out.push_str("</main>\n");
+        out.push_str(&self.footer());
+        out.push_str("</body>\n</html>\n");
+        out
     }
 }
