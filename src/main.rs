@@ -5,13 +5,23 @@ mod cli;
 use clap::Parser;
 use cli::{Cli, DiagnosticsArg, EmitArg};
 use publish::Error;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let opts = publish::Options::from(&cli);
-    let outcome = publish::run(&opts);
+    // A progress display only for a person at a terminal, never in pipes or CI logs.
+    let show_progress =
+        !cli.quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
+    let outcome = if show_progress {
+        let bars = progress::Bars::new();
+        let outcome = publish::run_with(&opts, &bars);
+        bars.clear();
+        outcome
+    } else {
+        publish::run(&opts)
+    };
 
     let mut stderr = std::io::stderr().lock();
     for d in &outcome.diagnostics {
@@ -19,6 +29,11 @@ fn main() -> ExitCode {
             DiagnosticsArg::Human => writeln!(stderr, "{d}"),
             DiagnosticsArg::Json => writeln!(stderr, "{}", d.to_json()),
         };
+    }
+    if cli.timings {
+        for (phase, t) in &outcome.timings {
+            let _ = writeln!(stderr, "timing: {phase}: {:.3} s", t.as_secs_f64());
+        }
     }
     let warnings = outcome.diagnostics.iter().filter(|d| !d.is_error()).count();
     let mut result = outcome.result;
@@ -65,5 +80,73 @@ fn fatal_code(e: &Error) -> &'static str {
         Error::Output(_) => "output-failed",
         Error::Io { .. } => "io",
         Error::Internal(_) => "internal",
+    }
+}
+
+mod progress {
+    //! The terminal progress display (indicatif): one line per phase.
+
+    use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    /// One spinner or bar per phase, drawn on stderr.
+    pub struct Bars {
+        multi: MultiProgress,
+        bars: Mutex<BTreeMap<String, ProgressBar>>,
+    }
+
+    impl Bars {
+        /// A new, empty display.
+        pub fn new() -> Self {
+            Bars {
+                multi: MultiProgress::new(),
+                bars: Mutex::new(BTreeMap::new()),
+            }
+        }
+
+        /// Remove the display before diagnostics are printed.
+        pub fn clear(&self) {
+            let _ = self.multi.clear();
+        }
+
+        fn with_bar(&self, phase: &str, f: impl FnOnce(&ProgressBar)) {
+            if let Ok(bars) = self.bars.lock() {
+                if let Some(bar) = bars.get(phase) {
+                    f(bar);
+                }
+            }
+        }
+    }
+
+    impl publish::Progress for Bars {
+        fn start(&self, phase: &str, total: Option<u64>) {
+            let bar = match total {
+                Some(n) => ProgressBar::new(n).with_style(
+                    ProgressStyle::with_template("{prefix:>6} [{bar:30}] {pos}/{len}")
+                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                ),
+                None => ProgressBar::new_spinner().with_style(
+                    ProgressStyle::with_template("{prefix:>6} {spinner} {elapsed}")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                ),
+            };
+            let bar = self.multi.add(bar.with_prefix(phase.to_owned()));
+            bar.enable_steady_tick(Duration::from_millis(120));
+            if let Ok(mut bars) = self.bars.lock() {
+                bars.insert(phase.to_owned(), bar);
+            }
+        }
+
+        fn step(&self, phase: &str) {
+            self.with_bar(phase, |b| b.inc(1));
+        }
+
+        fn finish(&self, phase: &str, ok: bool) {
+            self.with_bar(phase, |b| {
+                b.finish_with_message(if ok { "done" } else { "failed" })
+            });
+        }
     }
 }
