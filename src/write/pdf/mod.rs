@@ -1,0 +1,311 @@
+//! The PDF writer: the model → a print-ready, archival PDF typeset by typst in-process.
+//!
+//! The theme's `book.typ` is a fixed template; the book reaches it as JSON data
+//! ([`view`]) through our own [`world::BookWorld`], which serves only the template, the data
+//! and the theme's fonts. Before typesetting, every character is checked against the fonts
+//! ([`glyphs`]). The same machinery renders the EPUB cover ([`render_cover_png`]).
+
+pub mod glyphs;
+pub mod view;
+pub mod world;
+
+use super::{Artifact, Rendered};
+use crate::Context;
+use crate::diag::Diagnostic;
+use std::sync::Arc;
+use typst::WorldExt;
+use typst::diag::{Severity, SourceDiagnostic};
+use typst::foundations::Smart;
+use typst_layout::PagedDocument;
+use typst_pdf::{PdfOptions, PdfStandard, PdfStandards, Timestamp};
+use view::Mode;
+use world::{BookWorld, FontSet};
+
+/// The template file in the theme.
+const TEMPLATE: &str = "book.typ";
+
+/// Render the PDF edition.
+pub fn render(ctx: &Context) -> Rendered {
+    let mut diagnostics = Vec::new();
+    let result = render_pdf(ctx, &mut diagnostics);
+    if result.is_none() && !diagnostics.iter().any(|d| d.is_error()) {
+        diagnostics.push(Diagnostic::error("pdf", "the PDF could not be typeset"));
+    }
+    Rendered {
+        artifact: result.map(|bytes| Artifact::File {
+            name: format!("{}.pdf", ctx.book.meta.slug),
+            bytes,
+        }),
+        diagnostics,
+    }
+}
+
+/// Checks of the model made before typesetting: characters no theme font can show, and
+/// PDF settings in the config.
+pub fn check(ctx: &Context) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    match fonts(ctx) {
+        Ok(f) => diags.extend(glyphs::check(ctx, &f)),
+        Err(d) => diags.push(d),
+    }
+    if let Err(d) = standards(ctx) {
+        diags.push(d);
+    }
+    let (_, view_diags) = view::book_view(ctx, &[]);
+    diags.extend(view_diags);
+    diags
+}
+
+/// Render the cover (title, subtitle, author) to a PNG about 1600 pixels high, with the same
+/// template and fonts as the book; used by the EPUB writer.
+pub fn render_cover_png(ctx: &Context) -> Result<Vec<u8>, Diagnostic> {
+    render_png(ctx, Mode::Cover, &[], 1600.0)
+}
+
+/// Render sample paragraphs (as plain text, like a paragraph of a source) on a small page of the
+/// book template to a PNG `height`-independent at `pixel_per_pt`; used by the reference-render
+/// tests of shaping and direction.
+pub fn render_sample_png(
+    ctx: &Context,
+    paragraphs: &[&str],
+    pixel_per_pt: f32,
+) -> Result<Vec<u8>, Diagnostic> {
+    let doc = compile(ctx, Mode::Sample, paragraphs)?;
+    let page = doc
+        .pages()
+        .first()
+        .ok_or_else(|| Diagnostic::error("pdf", "the sample produced no page"))?;
+    encode(page, pixel_per_pt)
+}
+
+fn render_png(
+    ctx: &Context,
+    mode: Mode,
+    samples: &[&str],
+    height_px: f64,
+) -> Result<Vec<u8>, Diagnostic> {
+    let doc = compile(ctx, mode, samples)?;
+    let page = doc
+        .pages()
+        .first()
+        .ok_or_else(|| Diagnostic::error("pdf", "the cover produced no page"))?;
+    let height = page.frame.height().to_pt();
+    let scale = if height > 0.0 {
+        height_px / height
+    } else {
+        1.0
+    };
+    encode(page, scale as f32)
+}
+
+fn encode(page: &typst_layout::Page, pixel_per_pt: f32) -> Result<Vec<u8>, Diagnostic> {
+    let opts = typst_render::RenderOptions {
+        pixel_per_pt: typst::utils::Scalar::new(pixel_per_pt.into()),
+        render_bleed: false,
+    };
+    typst_render::render(page, &opts)
+        .encode_png()
+        .map_err(|e| Diagnostic::error("pdf", format!("cannot encode the PNG: {e}")))
+}
+
+/// The theme's fonts, parsed once per process.
+fn fonts(ctx: &Context) -> Result<Arc<FontSet>, Diagnostic> {
+    FontSet::shared(&ctx.theme.fonts()).map_err(|e| {
+        Diagnostic::error("theme", e)
+            .file(theme_file(ctx, "theme.toml"))
+            .hint("list TrueType or OpenType files in [fonts] files")
+    })
+}
+
+fn theme_file(ctx: &Context, path: &str) -> String {
+    format!("themes/{}/{path}", ctx.theme.name)
+}
+
+/// The configured PDF standards (default PDF/A-2u).
+fn standards(ctx: &Context) -> Result<PdfStandards, Diagnostic> {
+    let names = ctx
+        .config
+        .pdf
+        .standard
+        .clone()
+        .unwrap_or_else(|| vec!["a-2u".to_owned()]);
+    let mut list = Vec::new();
+    for name in &names {
+        let std: PdfStandard = serde_json::from_value(serde_json::Value::String(name.clone()))
+            .map_err(|_| {
+                Diagnostic::error("config", format!("[pdf] standard `{name}` is not known"))
+                    .file("publish.toml")
+                    .hint("use a-1b, a-2b, a-2u, a-3b, a-3u, a-4, ua-1 (several at once as a list)")
+            })?;
+        list.push(std);
+    }
+    PdfStandards::new(&list).map_err(|e| {
+        let mut d = Diagnostic::error(
+            "config",
+            format!("[pdf] standard {names:?}: {}", e.message()),
+        )
+        .file("publish.toml");
+        if let Some(h) = e.hints().first() {
+            d = d.hint(h.to_string());
+        }
+        d
+    })
+}
+
+fn compile(ctx: &Context, mode: Mode, samples: &[&str]) -> Result<PagedDocument, Diagnostic> {
+    let mut diags = Vec::new();
+    let doc = compile_with(ctx, mode, samples, &mut diags);
+    match doc {
+        Some(doc) => Ok(doc),
+        None => Err(diags
+            .into_iter()
+            .find(|d| d.is_error())
+            .unwrap_or_else(|| Diagnostic::error("pdf", "typst produced no document"))),
+    }
+}
+
+fn world(
+    ctx: &Context,
+    mode: Mode,
+    samples: &[&str],
+    diags: &mut Vec<Diagnostic>,
+) -> Option<BookWorld> {
+    let fonts = match fonts(ctx) {
+        Ok(f) => f,
+        Err(d) => {
+            diags.push(d);
+            return None;
+        }
+    };
+    let Some(template) = ctx.theme.text(TEMPLATE) else {
+        diags.push(
+            Diagnostic::error("theme", "the theme has no UTF-8 template `book.typ`")
+                .file(theme_file(ctx, TEMPLATE)),
+        );
+        return None;
+    };
+    let (view, view_diags) = view::book_view(ctx, samples);
+    let failed = view_diags.iter().any(|d| d.is_error());
+    diags.extend(view_diags);
+    if failed {
+        return None;
+    }
+    let data = match serde_json::to_vec(&view) {
+        Ok(d) => d,
+        Err(e) => {
+            diags.push(Diagnostic::error(
+                "pdf",
+                format!("cannot serialise the book: {e}"),
+            ));
+            return None;
+        }
+    };
+    match BookWorld::new(
+        fonts,
+        template,
+        data,
+        &[("mode", mode.name())],
+        ctx.book.meta.timestamp,
+    ) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            diags.push(Diagnostic::error("pdf", e));
+            None
+        }
+    }
+}
+
+fn compile_with(
+    ctx: &Context,
+    mode: Mode,
+    samples: &[&str],
+    diags: &mut Vec<Diagnostic>,
+) -> Option<PagedDocument> {
+    let world = world(ctx, mode, samples, diags)?;
+    let warned = typst::compile::<PagedDocument>(&world);
+    diags.extend(
+        warned
+            .warnings
+            .iter()
+            .map(|w| typst_diagnostic(ctx, &world, w)),
+    );
+    match warned.output {
+        Ok(doc) => Some(doc),
+        Err(errors) => {
+            diags.extend(errors.iter().map(|e| typst_diagnostic(ctx, &world, e)));
+            None
+        }
+    }
+}
+
+fn render_pdf(ctx: &Context, diags: &mut Vec<Diagnostic>) -> Option<Vec<u8>> {
+    let checks = check(ctx);
+    let failed = checks.iter().any(|d| d.is_error());
+    diags.extend(checks);
+    if failed {
+        return None;
+    }
+    let standards = standards(ctx).ok()?;
+    let world = world(ctx, Mode::Book, &[], &mut Vec::new())?;
+    let warned = typst::compile::<PagedDocument>(&world);
+    diags.extend(
+        warned
+            .warnings
+            .iter()
+            .map(|w| typst_diagnostic(ctx, &world, w)),
+    );
+    let doc = match warned.output {
+        Ok(doc) => doc,
+        Err(errors) => {
+            diags.extend(errors.iter().map(|e| typst_diagnostic(ctx, &world, e)));
+            return None;
+        }
+    };
+    let meta = &ctx.book.meta;
+    let ident = meta
+        .identifier
+        .clone()
+        .unwrap_or_else(|| format!("{} / {}", meta.title, meta.author.as_deref().unwrap_or("")));
+    let options = PdfOptions {
+        ident: Smart::Custom(ident),
+        creator: Smart::Custom(Some(format!("publish {}", env!("CARGO_PKG_VERSION")))),
+        timestamp: world::datetime(meta.timestamp, 0).map(Timestamp::new_utc),
+        standards,
+        tagged: true,
+        ..PdfOptions::default()
+    };
+    match typst_pdf::pdf(&doc, &options) {
+        Ok(bytes) => Some(bytes),
+        Err(errors) => {
+            diags.extend(errors.iter().map(|e| typst_diagnostic(ctx, &world, e)));
+            None
+        }
+    }
+}
+
+/// A typst error or warning as one of ours, pointing into the template when it can.
+fn typst_diagnostic(ctx: &Context, world: &BookWorld, d: &SourceDiagnostic) -> Diagnostic {
+    let mut message = format!("typst: {}", d.message);
+    let file_and_line = d.span.id().and_then(|id| {
+        let range = world.range(d.span)?;
+        if id == world.main_source().id() {
+            let text = world.main_source().text();
+            let (line, _) = crate::diag::line_col(text, range.start);
+            Some((theme_file(ctx, TEMPLATE), line))
+        } else {
+            None
+        }
+    });
+    for h in &d.hints {
+        message.push_str(&format!("; {}", h.v));
+    }
+    let mut out = match d.severity {
+        Severity::Error => Diagnostic::error("typst", message),
+        Severity::Warning => Diagnostic::warning("typst", message),
+    };
+    match file_and_line {
+        Some((file, line)) => out = out.file(file).line(line),
+        None => out = out.file(theme_file(ctx, TEMPLATE)),
+    }
+    out
+}

@@ -1,0 +1,199 @@
+//! Our typst [`World`]: fonts only from the theme, the date from the build, and files only
+//! from an in-memory allow-list (the template and the book as JSON data).
+//!
+//! Nothing on disk is ever read through this world: `#read("/etc/passwd")` in a template or a
+//! source can only fail with "file not found" (issue 3, issue 6).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use sha2::{Digest, Sha256};
+use typst::diag::{FileError, FileResult};
+use typst::foundations::{Bytes, Datetime, Dict, IntoValue};
+use typst::syntax::{FileId, RootedPath, Source, VirtualPath, VirtualRoot};
+use typst::text::{Font, FontBook};
+use typst::utils::LazyHash;
+use typst::{Library, LibraryExt, World};
+
+/// Virtual path of the template (the main file).
+pub const MAIN_PATH: &str = "/book.typ";
+/// Virtual path of the book data read by the template with `json(...)`.
+pub const DATA_PATH: &str = "/publish/book.json";
+
+/// The theme's fonts, parsed once and shared by every world built from the same font files.
+#[derive(Debug)]
+pub struct FontSet {
+    /// Metadata of every face, in the order of `fonts`.
+    pub book: LazyHash<FontBook>,
+    /// Every face of every theme font file, in `theme.toml` order.
+    pub fonts: Vec<Font>,
+    /// The theme file each face came from (same order as `fonts`).
+    pub files: Vec<String>,
+}
+
+impl FontSet {
+    /// Parse font files; a file that holds no usable face is reported by name.
+    pub fn new(files: &[(&str, &[u8])]) -> Result<FontSet, String> {
+        let mut fonts = Vec::new();
+        let mut names = Vec::new();
+        for (path, bytes) in files {
+            let before = fonts.len();
+            for font in Font::iter(Bytes::new(bytes.to_vec())) {
+                fonts.push(font);
+                names.push((*path).to_owned());
+            }
+            if fonts.len() == before {
+                return Err(format!("theme font `{path}` is not a font typst can read"));
+            }
+        }
+        Ok(FontSet {
+            book: LazyHash::new(FontBook::from_fonts(&fonts)),
+            fonts,
+            files: names,
+        })
+    }
+
+    /// Does any theme font map `c` to a glyph?
+    pub fn covers(&self, c: char) -> bool {
+        self.fonts
+            .iter()
+            .any(|f| f.info().coverage.contains(c as u32))
+    }
+
+    /// The font set for these files, parsed on first use and cached for the process: parsing
+    /// fonts costs more than typesetting a short book.
+    pub fn shared(files: &[(&str, &[u8])]) -> Result<Arc<FontSet>, String> {
+        static CACHE: OnceLock<Mutex<BTreeMap<[u8; 32], Arc<FontSet>>>> = OnceLock::new();
+        let mut hasher = Sha256::new();
+        for (path, bytes) in files {
+            hasher.update((path.len() as u64).to_le_bytes());
+            hasher.update(path.as_bytes());
+            hasher.update((bytes.len() as u64).to_le_bytes());
+            hasher.update(bytes);
+        }
+        let key: [u8; 32] = hasher.finalize().into();
+        let cache = CACHE.get_or_init(|| Mutex::new(BTreeMap::new()));
+        if let Some(set) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+            return Ok(set);
+        }
+        let set = Arc::new(FontSet::new(files)?);
+        if let Ok(mut c) = cache.lock() {
+            c.insert(key, set.clone());
+        }
+        Ok(set)
+    }
+}
+
+/// A world that compiles one template against one JSON document.
+pub struct BookWorld {
+    library: LazyHash<Library>,
+    fonts: Arc<FontSet>,
+    main: Source,
+    data: Bytes,
+    data_id: FileId,
+    timestamp: i64,
+}
+
+/// The interned id of a path at the project root.
+pub fn file_id(path: &str) -> Option<FileId> {
+    VirtualPath::new(path)
+        .ok()
+        .map(|vp| RootedPath::new(VirtualRoot::Project, vp).intern())
+}
+
+impl BookWorld {
+    /// A world for `template` (typst source) reading `data` (JSON) at [`DATA_PATH`], with
+    /// `sys.inputs` set to `inputs` and `today()` at `timestamp` (seconds since the epoch, UTC).
+    pub fn new(
+        fonts: Arc<FontSet>,
+        template: &str,
+        data: Vec<u8>,
+        inputs: &[(&str, &str)],
+        timestamp: i64,
+    ) -> Result<BookWorld, String> {
+        let main_id = file_id(MAIN_PATH).ok_or("bad template path")?;
+        let data_id = file_id(DATA_PATH).ok_or("bad data path")?;
+        let mut dict = Dict::new();
+        for (k, v) in inputs {
+            dict.insert((*k).into(), (*v).into_value());
+        }
+        let library = Library::builder().with_inputs(dict).build();
+        Ok(BookWorld {
+            library: LazyHash::new(library),
+            fonts,
+            main: Source::new(main_id, template.to_owned()),
+            data: Bytes::new(data),
+            data_id,
+            timestamp,
+        })
+    }
+
+    /// The template source (for mapping diagnostics to lines).
+    pub fn main_source(&self) -> &Source {
+        &self.main
+    }
+}
+
+/// `(year, month, day)` and seconds of the day of a timestamp, shifted by `offset_hours`.
+pub fn datetime(timestamp: i64, offset_hours: i64) -> Option<Datetime> {
+    let ts = timestamp.checked_add(offset_hours.checked_mul(3600)?)?;
+    let date = crate::format_date(ts);
+    let mut it = date.split('-');
+    let y: i32 = it.next()?.parse().ok()?;
+    let m: u8 = it.next()?.parse().ok()?;
+    let d: u8 = it.next()?.parse().ok()?;
+    let secs = ts.rem_euclid(86400);
+    Datetime::from_ymd_hms(
+        y,
+        m,
+        d,
+        (secs / 3600) as u8,
+        (secs / 60 % 60) as u8,
+        (secs % 60) as u8,
+    )
+}
+
+impl World for BookWorld {
+    fn library(&self) -> &LazyHash<Library> {
+        &self.library
+    }
+
+    fn book(&self) -> &LazyHash<FontBook> {
+        &self.fonts.book
+    }
+
+    fn main(&self) -> FileId {
+        self.main.id()
+    }
+
+    fn source(&self, id: FileId) -> FileResult<Source> {
+        if id == self.main.id() {
+            Ok(self.main.clone())
+        } else if id == self.data_id {
+            Err(FileError::NotSource)
+        } else {
+            Err(FileError::AccessDenied)
+        }
+    }
+
+    fn file(&self, id: FileId) -> FileResult<Bytes> {
+        if id == self.data_id {
+            Ok(self.data.clone())
+        } else if id == self.main.id() {
+            Ok(Bytes::from_string(self.main.clone()))
+        } else {
+            // The allow-list is the template and the data: nothing else exists.
+            Err(FileError::AccessDenied)
+        }
+    }
+
+    fn font(&self, index: usize) -> Option<Font> {
+        self.fonts.fonts.get(index).cloned()
+    }
+
+    fn today(&self, offset: Option<typst::foundations::Duration>) -> Option<Datetime> {
+        // Always the build date, never the clock (issue 3): an offset only shifts it.
+        let shift = offset.map_or(0, |d| d.seconds() as i64);
+        datetime(self.timestamp.checked_add(shift)?, 0)
+    }
+}

@@ -1,0 +1,462 @@
+//! The PDF edition (issue 3): validity, metadata, text layer, hostile input, missing glyphs,
+//! reproducibility and reference renders of shaping and direction.
+//!
+//! External tools: qpdf and poppler-utils (`apt-get install qpdf poppler-utils`).
+//! Reference renders live in `tests/fixtures/pdf/ref/*.png`; after a deliberate change of the
+//! template or fonts, regenerate them with `PUBLISH_ACCEPT=1 cargo test --release --test pdf`
+//! and look at the new images before committing them.
+
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Build `book` (a temporary book folder) to PDF; returns the PDF path.
+fn build_pdf(book: &Path) -> PathBuf {
+    publish()
+        .args(["--format", "pdf", "--book"])
+        .arg(book)
+        .assert()
+        .success();
+    book.join("output").join("book.pdf")
+}
+
+fn seed_book() -> tempfile::TempDir {
+    let bytes = std::fs::read(seed()).unwrap();
+    book_with(&[("000_45698de3c11125b4.txt", &bytes)])
+}
+
+fn run(program: &str, args: &[&str], path: &Path) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .arg(path)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn pdftotext(pdf: &Path, raw: bool) -> String {
+    let mut args = vec!["-enc", "UTF-8"];
+    if raw {
+        args.push("-raw");
+    }
+    let out = Command::new("pdftotext")
+        .args(&args)
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext runs");
+    assert!(out.status.success(), "pdftotext failed");
+    String::from_utf8(out.stdout).expect("pdftotext gives UTF-8")
+}
+
+fn tools() -> bool {
+    require_tool("qpdf", &["--version"], "apt-get install qpdf")
+        && require_tool("pdftotext", &["-v"], "apt-get install poppler-utils")
+        && require_tool("pdffonts", &["-v"], "apt-get install poppler-utils")
+}
+
+#[test]
+fn seed_book_is_a_valid_archival_pdf() {
+    if !tools() {
+        return;
+    }
+    let book = seed_book();
+    let pdf = build_pdf(book.path());
+    let check = run("qpdf", &["--check"], &pdf);
+    assert!(
+        check.contains("No syntax or stream encoding errors"),
+        "{check}"
+    );
+
+    // Every font embedded (the `emb` column).
+    let fonts = run("pdffonts", &[], &pdf);
+    let rows: Vec<&str> = fonts.lines().skip(2).collect();
+    assert!(!rows.is_empty(), "no fonts listed:\n{fonts}");
+    for row in &rows {
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        let n = cols.len();
+        assert!(n >= 7, "unexpected pdffonts row {row}");
+        assert_eq!(cols[n - 5], "yes", "font not embedded: {row}");
+        assert!(
+            cols[0].contains("Amiri") || cols[0].contains("Noto"),
+            "not a theme font: {row}"
+        );
+    }
+
+    // Catalog: language and right-to-left reading; XMP claims PDF/A-2u.
+    let qdf = book.path().join("qdf.pdf");
+    let out = Command::new("qpdf")
+        .args(["--qdf", "--object-streams=disable"])
+        .arg(&pdf)
+        .arg(&qdf)
+        .status()
+        .unwrap();
+    assert!(out.success());
+    let text = String::from_utf8_lossy(&std::fs::read(&qdf).unwrap()).into_owned();
+    let catalog_start = text.find("/Type /Catalog").expect("a catalog");
+    let obj_start = text[..catalog_start].rfind(" obj").unwrap();
+    let obj_end = catalog_start + text[catalog_start..].find("endobj").unwrap();
+    let catalog = &text[obj_start..obj_end];
+    assert!(catalog.contains("/Lang (ar)"), "{catalog}");
+    assert!(catalog.contains("/Direction /R2L"), "{catalog}");
+    assert!(
+        catalog.contains("/Outlines"),
+        "bookmarks missing: {catalog}"
+    );
+    assert!(catalog.contains("/StructTreeRoot"), "not tagged: {catalog}");
+    assert!(
+        text.contains("<pdfaid:part>2</pdfaid:part>"),
+        "XMP lacks pdfaid:part 2"
+    );
+    assert!(text.contains("<pdfaid:conformance>U</pdfaid:conformance>"));
+
+    // Document info: title and author from the model.
+    let info = run("pdfinfo", &[], &pdf);
+    assert!(info.contains("وهم الخلافة"), "{info}");
+    assert!(info.contains("عزيز جلال"), "{info}");
+    assert!(
+        info.contains("Page size:       419.528 x 595.276 pts"),
+        "A5 by default: {info}"
+    );
+}
+
+/// Remove what PDF text extraction shuffles or splits: whitespace, direction marks, combining
+/// marks (harakat) and tatweel.
+fn normalise(s: &str) -> String {
+    s.chars()
+        .filter(|&c| {
+            !(c.is_whitespace()
+                || matches!(c as u32,
+                    0x200E | 0x200F | 0x202A..=0x202E | 0x2066..=0x2069 | 0x061C | 0x0640
+                    | 0x0300..=0x036F | 0x0610..=0x061A | 0x064B..=0x065F | 0x0670
+                    | 0x06D6..=0x06ED | 0x08D3..=0x08FF))
+        })
+        .collect()
+}
+
+#[test]
+fn text_layer_holds_the_source_words_in_order() {
+    if !tools() {
+        return;
+    }
+    let book = seed_book();
+    let pdf = build_pdf(book.path());
+    let layer = normalise(&pdftotext(&pdf, false));
+    // The source's words, except on lines the reader removed as website junk (and said so).
+    let out = publish()
+        .args(["check", "--diagnostics", "json", "--book"])
+        .arg(book.path())
+        .output()
+        .unwrap();
+    let junk: Vec<u64> = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|d| d["code"] == "junk-removed")
+        .filter_map(|d| d["line"].as_u64())
+        .collect();
+    assert!(
+        !junk.is_empty(),
+        "the seed has a junk line the reader reports"
+    );
+    let source = std::fs::read_to_string(seed()).unwrap();
+    let words: Vec<String> = source
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| !junk.contains(&(*i as u64 + 1)))
+        .flat_map(|(_, l)| l.split_whitespace().map(normalise).collect::<Vec<_>>())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut pos = 0;
+    let mut found = 0;
+    let mut missing = Vec::new();
+    for w in &words {
+        match layer[pos..].find(w.as_str()) {
+            Some(i) => {
+                found += 1;
+                pos += i + w.len();
+            }
+            None => missing.push(w.clone()),
+        }
+    }
+    let ratio = found as f64 / words.len() as f64;
+    eprintln!(
+        "text layer: {found}/{} source words in order ({:.2}%); missing: {missing:?}",
+        words.len(),
+        ratio * 100.0
+    );
+    assert!(words.len() > 400, "the seed is a real article");
+    assert!(ratio >= 0.98, "only {:.2}% of the words", ratio * 100.0);
+}
+
+#[test]
+fn hostile_text_prints_literally_and_reads_nothing() {
+    if !tools() {
+        return;
+    }
+    let book = book_from_dir(&fixture("pdf/hostile"));
+    let pdf = build_pdf(book.path());
+    let layer = pdftotext(&pdf, false);
+    let raw = pdftotext(&pdf, true);
+    // Latin runs are isolated, so each prints intact and in its own order.
+    for token in [
+        "#read(\"/etc/passwd\")",
+        "*x*",
+        "$x$",
+        "[a]",
+        "<b>",
+        "@x",
+        "#include \"x\"",
+        "$(rm -rf /)",
+        "&amp;",
+        "_y_",
+        "`z`",
+    ] {
+        assert!(
+            raw.contains(token),
+            "`{token}` not printed literally:\n{raw}"
+        );
+    }
+    // Every character of the hostile paragraphs is in the text layer, as often as typed.
+    let source = std::fs::read_to_string(fixture("pdf/hostile/001.txt")).unwrap();
+    let paragraphs: String = source.lines().skip(6).collect();
+    let mut chars: Vec<char> = paragraphs.chars().filter(|c| !c.is_whitespace()).collect();
+    chars.sort();
+    chars.dedup();
+    for c in chars {
+        let want = paragraphs.chars().filter(|&x| x == c).count();
+        let got = layer.chars().filter(|&x| x == c).count();
+        assert!(got >= want, "«{c}» printed {got} times, typed {want} times");
+    }
+    // Nothing outside the book was read.
+    if let Ok(passwd) = std::fs::read_to_string("/etc/passwd") {
+        for line in passwd.lines().filter(|l| l.len() > 3) {
+            assert!(
+                !layer.contains(line),
+                "the PDF contains /etc/passwd: {line}"
+            );
+            assert!(!raw.contains(line), "the PDF contains /etc/passwd: {line}");
+        }
+    }
+    assert!(!layer.contains("root:"), "the PDF contains /etc/passwd");
+}
+
+#[test]
+fn missing_glyph_fails_naming_char_file_and_line() {
+    let book = book_from_dir(&fixture("pdf/missing-glyph"));
+    // `check` runs the PDF writer's checks: sources error → exit code 1.
+    let out = publish()
+        .args(["check", "--format", "pdf", "--book"])
+        .arg(book.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("sources/001.txt:9:") && stderr.contains("漢") && stderr.contains("U+6F22"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("[missing-glyph]"), "{stderr}");
+    assert_eq!(
+        stderr.matches("[missing-glyph]").count(),
+        1,
+        "reported once: {stderr}"
+    );
+    // A build fails too, and leaves no PDF behind.
+    let out = publish()
+        .args(["--format", "pdf", "--book"])
+        .arg(book.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("sources/001.txt:9:") && stderr.contains("漢"),
+        "{stderr}"
+    );
+    assert!(!book.path().join("output/book.pdf").exists());
+}
+
+#[test]
+fn two_builds_are_byte_identical() {
+    let book = seed_book();
+    let a = std::fs::read(build_pdf(book.path())).unwrap();
+    let other = book.path().join("second");
+    publish()
+        .args(["--format", "pdf", "--book"])
+        .arg(book.path())
+        .arg("--output")
+        .arg(&other)
+        .assert()
+        .success();
+    let b = std::fs::read(other.join("book.pdf")).unwrap();
+    assert!(a.len() > 10_000);
+    assert!(a == b, "two builds of the same sources differ");
+}
+
+#[test]
+fn paper_sizes_and_standards_come_from_the_config() {
+    if !tools() {
+        return;
+    }
+    for (toml, size) in [
+        ("[pdf]\npaper = \"us-trade\"\n", "432 x 648 pts"),
+        (
+            "[pdf]\npaper = \"custom\"\nwidth = \"5in\"\nheight = \"8in\"\nstandard = [\"a-3b\"]\n",
+            "360 x 576 pts",
+        ),
+        (
+            "[pdf]\npaper = \"a4\"\nstandard = []\n",
+            "595.276 x 841.89 pts",
+        ),
+    ] {
+        let book = seed_book();
+        std::fs::write(book.path().join("publish.toml"), toml).unwrap();
+        let pdf = build_pdf(book.path());
+        let info = run("pdfinfo", &[], &pdf);
+        assert!(info.contains(size), "{toml}: {info}");
+        let meta = run("pdfinfo", &["-meta"], &pdf);
+        if toml.contains("a-3b") {
+            assert!(meta.contains("<pdfaid:part>3</pdfaid:part>"), "{meta}");
+        }
+        if toml.contains("standard = []") {
+            assert!(!meta.contains("pdfaid:part"), "{meta}");
+        }
+    }
+    // Bad values are errors naming the key, not a silent default.
+    let book = seed_book();
+    std::fs::write(
+        book.path().join("publish.toml"),
+        "[pdf]\npaper = \"letterish\"\nstandard = [\"a-9z\"]\n",
+    )
+    .unwrap();
+    let out = publish()
+        .args(["--format", "pdf", "--book"])
+        .arg(book.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("paper `letterish`"), "{stderr}");
+    assert!(stderr.contains("standard `a-9z`"), "{stderr}");
+}
+
+fn context() -> (tempfile::TempDir, publish::Context) {
+    let book = seed_book();
+    let opts = publish::Options {
+        book_dir: book.path().to_path_buf(),
+        sources: None,
+        output: None,
+        config: None,
+        theme: None,
+        formats: vec![],
+        jobs: Some(1),
+        check_only: true,
+    };
+    let ctx = publish::load(&opts, &mut Vec::new()).expect("the seed book loads");
+    (book, ctx)
+}
+
+fn decode(png: &[u8]) -> (u32, u32, Vec<u8>) {
+    use typst::visualize::{ExchangeFormat, RasterImage};
+    let img = RasterImage::plain(
+        typst::foundations::Bytes::new(png.to_vec()),
+        ExchangeFormat::Png,
+    )
+    .expect("a PNG");
+    (
+        img.width(),
+        img.height(),
+        img.dynamic().to_rgba8().into_raw(),
+    )
+}
+
+/// Reference renders of shaping and direction cases, compared pixel by pixel with a small
+/// tolerance (anti-aliasing may differ across platforms).
+#[test]
+fn reference_renders_of_shaping_and_direction() {
+    let cases: &[(&str, &[&str])] = &[
+        // Letters join, harakat sit on their letters, lam-alef ligature.
+        (
+            "joining",
+            &["بِسْمِ اللَّهِ الرَّحْمَٰنِ الرَّحِيمِ", "لا إله إلا الله، مُحَمَّدٌ"],
+        ),
+        // Western and Arabic-Indic numbers read left to right inside Arabic text.
+        (
+            "digits",
+            &["من عام 2014 إلى عام 2019، أي ٥ سنوات و١٢ شهرًا."],
+        ),
+        // Latin, code-like text and URLs are isolated and keep their own order.
+        (
+            "isolation",
+            &["معيار PKCS #11 ودالة #read(\"/etc/passwd\") في https://example.org/a?b=1 هنا."],
+        ),
+        // Punctuation on the correct side; brackets mirrored; Hebrew from the fallback font.
+        (
+            "punctuation",
+            &["قال: «مرحبًا»، ثم (ذهب)؟ نعم!", "עברית: שָׁלוֹם"],
+        ),
+    ];
+    let (_book, ctx) = context();
+    let accept = std::env::var("PUBLISH_ACCEPT").is_ok_and(|v| v == "1");
+    let dir = fixture("pdf/ref");
+    let mut failures = Vec::new();
+    for (name, paragraphs) in cases {
+        let png = publish::write::pdf::render_sample_png(&ctx, paragraphs, 1.5)
+            .unwrap_or_else(|d| panic!("{name}: {d}"));
+        let path = dir.join(format!("{name}.png"));
+        if accept || !path.exists() {
+            assert!(
+                accept,
+                "{} is missing: run with PUBLISH_ACCEPT=1",
+                path.display()
+            );
+            std::fs::write(&path, &png).unwrap();
+            continue;
+        }
+        let (w1, h1, got) = decode(&png);
+        let (w2, h2, want) = decode(&std::fs::read(&path).unwrap());
+        if (w1, h1) != (w2, h2) {
+            failures.push(format!("{name}: size {w1}×{h1}, reference {w2}×{h2}"));
+            continue;
+        }
+        let differing = got
+            .chunks(4)
+            .zip(want.chunks(4))
+            .filter(|(a, b)| a.iter().zip(b.iter()).any(|(x, y)| x.abs_diff(*y) > 48))
+            .count();
+        let share = differing as f64 / (w1 * h1) as f64;
+        if share > 0.002 {
+            let out = std::env::temp_dir().join(format!("publish-{name}.png"));
+            std::fs::write(&out, &png).unwrap();
+            failures.push(format!(
+                "{name}: {:.2}% of pixels differ (new render in {})",
+                share * 100.0,
+                out.display()
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{failures:#?}\nif the change is intended: PUBLISH_ACCEPT=1"
+    );
+}
+
+#[test]
+fn cover_png_is_about_1600_pixels_high() {
+    let (_book, ctx) = context();
+    let png = publish::write::pdf::render_cover_png(&ctx).expect("a cover");
+    let (w, h, px) = decode(&png);
+    assert!((1590..=1610).contains(&h), "height {h}");
+    assert!(w > 1000 && w < h, "portrait: {w}×{h}");
+    // Not a blank page: the title is drawn in a colour different from the background.
+    let first = &px[..4];
+    assert!(px.chunks(4).any(|p| p != first), "the cover is blank");
+}
