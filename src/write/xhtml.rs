@@ -284,12 +284,24 @@ impl Renderer<'_> {
                     None => out.push_str("<ul>\n"),
                 }
                 for item in items {
-                    out.push_str("<li>");
-                    // A tight item of one paragraph renders without <p>.
+                    // A tight item of one paragraph renders without <p>. In the HTML site it
+                    // gets an id and an anchor, so search can link to it (issue 5).
                     match item.as_slice() {
-                        [Block::Para { content, .. }] => self.inlines(content, out, true),
+                        [Block::Para { content, .. }] if self.opts.flavor == Flavor::Html => {
+                            let id = self.id("p");
+                            let _ = write!(out, "<li id=\"{id}\">");
+                            self.inlines(content, out, true);
+                            self.anchors.push(Anchor {
+                                id,
+                                text: Inline::plain(content),
+                            });
+                        }
+                        [Block::Para { content, .. }] => {
+                            out.push_str("<li>");
+                            self.inlines(content, out, true);
+                        }
                         blocks => {
-                            out.push('\n');
+                            out.push_str("<li>\n");
                             for b in blocks {
                                 self.block(b, out);
                             }
@@ -447,6 +459,13 @@ impl Renderer<'_> {
                     let _ = write!(out, "<p id=\"{id}\">{backlink}");
                     self.inlines(content, out, false);
                     out.push_str("</p>\n");
+                    if !epub {
+                        // Footnotes are searchable in the site (issue 5).
+                        self.anchors.push(Anchor {
+                            id,
+                            text: Inline::plain(content),
+                        });
+                    }
                     for b in rest {
                         self.block(b, out);
                     }

@@ -1,0 +1,799 @@
+//! The HTML site (issue 5): structure, hostile text, reproducibility, the Nu HTML Checker, the
+//! search normaliser (Rust and JavaScript on one table) and headless Chromium.
+
+mod common;
+
+use common::{book_from_dir, book_with, find_jar, fixture, publish, require_tool, seed};
+use publish::write::html::search;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Build the HTML edition of `book` and return the site folder.
+fn build_html(book: &Path) -> PathBuf {
+    publish()
+        .args(["--format", "html", "--book"])
+        .arg(book)
+        .assert()
+        .success();
+    let site = book.join("output").join("html");
+    assert!(
+        site.join("index.html").is_file(),
+        "no index.html in {site:?}"
+    );
+    site
+}
+
+fn seed_book() -> tempfile::TempDir {
+    let bytes = std::fs::read(seed()).unwrap();
+    book_with(&[("000_45698de3c11125b4.txt", &bytes)])
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path:?}: {e}"))
+}
+
+/// Every file of a folder, relative path → bytes.
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+fn html_pages(site: &Path) -> Vec<PathBuf> {
+    let mut pages: Vec<PathBuf> = std::fs::read_dir(site)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "html"))
+        .collect();
+    pages.sort();
+    pages
+}
+
+#[test]
+fn site_has_index_parts_and_whole_book_with_relative_links() {
+    let book = book_from_dir(&fixture("html/series"));
+    let site = build_html(book.path());
+    let files = tree(&site);
+    for f in [
+        "index.html",
+        "book.html",
+        "part-1.html",
+        "part-2.html",
+        "part-3.html",
+        "part-4.html",
+        "book.css",
+        "site.css",
+        "search.js",
+        "search-index.js",
+        "fonts/Amiri-Regular.ttf",
+        "fonts/OFL-Amiri.txt",
+    ] {
+        assert!(
+            files.contains_key(f),
+            "missing {f}; have {:?}",
+            files.keys()
+        );
+    }
+    // The fonts are the theme's, byte for byte.
+    assert_eq!(
+        files["fonts/Amiri-Regular.ttf"],
+        std::fs::read(common::root().join("themes/default/fonts/Amiri-Regular.ttf")).unwrap()
+    );
+
+    let index = read(&site.join("index.html"));
+    // Contents in part order, each a relative link.
+    let positions: Vec<usize> = (1..=4)
+        .map(|n| {
+            index
+                .find(&format!("href=\"part-{n}.html\""))
+                .unwrap_or_else(|| panic!("no link to part {n}"))
+        })
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
+    assert!(index.contains("الجزء الأول"), "part label missing");
+    assert!(index.contains("كاتب الاختبار"), "author missing");
+    assert!(index.contains("href=\"book.html\""));
+
+    for page in html_pages(&site) {
+        let html = read(&page);
+        let name = page.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            html.contains("<html lang=\"ar\" dir=\"rtl\">"),
+            "{name}: no lang/dir"
+        );
+        for landmark in [
+            "<header",
+            "<main id=\"main\"",
+            "<footer",
+            "class=\"skip-link\"",
+        ] {
+            assert!(html.contains(landmark), "{name}: no {landmark}");
+        }
+        for bad in ["href=\"/", "src=\"/", "http://", "//cdn", "src=\"http"] {
+            assert!(
+                !html.contains(bad),
+                "{name}: non-relative or network URL {bad}"
+            );
+        }
+        let h1 = html.matches("<h1").count();
+        assert_eq!(h1, 1, "{name}: {h1} h1 elements");
+    }
+    // Only the content's own https link leaves the site.
+    let p2 = read(&site.join("part-2.html"));
+    assert!(p2.contains("href=\"https://example.org/library\""));
+
+    // Prev/next in reading order, and footnotes with references and backlinks.
+    assert!(p2.contains("<a class=\"pager-prev\" rel=\"prev\" href=\"part-1.html\""));
+    assert!(p2.contains("<a class=\"pager-next\" rel=\"next\" href=\"part-3.html\""));
+    assert!(p2.find("pager-prev").unwrap() < p2.find("pager-next").unwrap());
+    assert!(p2.contains("role=\"doc-noteref\""));
+    assert!(p2.contains("href=\"#fnref1\" role=\"doc-backlink\""));
+    assert!(!read(&site.join("part-1.html")).contains("pager-prev"));
+    assert!(!read(&site.join("part-4.html")).contains("pager-next"));
+
+    // The whole book holds every part once, with ids that do not clash.
+    let whole = read(&site.join("book.html"));
+    for n in 1..=4 {
+        assert_eq!(
+            whole.matches(&format!("id=\"part-{n}-title\"")).count(),
+            1,
+            "part {n} in book.html"
+        );
+    }
+    let ids: Vec<&str> = whole
+        .split("id=\"")
+        .skip(1)
+        .map(|s| &s[..s.find('"').unwrap()])
+        .collect();
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(ids.len(), unique.len(), "duplicate ids in book.html");
+}
+
+#[test]
+fn search_can_be_turned_off() {
+    let book = book_from_dir(&fixture("html/series"));
+    std::fs::write(book.path().join("publish.toml"), "[html]\nsearch = false\n").unwrap();
+    let site = build_html(book.path());
+    assert!(!site.join("search-index.js").exists());
+    assert!(!site.join("search.js").exists());
+    let index = read(&site.join("index.html"));
+    assert!(!index.contains("<script"));
+    assert!(!index.contains("role=\"search\""));
+}
+
+#[test]
+fn css_uses_logical_properties_only() {
+    for name in ["book.css", "site.css"] {
+        let css = read(&common::root().join("themes/default").join(name));
+        assert!(css.len() > 1000, "{name} is (nearly) empty");
+        // Comments may talk about left and right; blank them out, keeping the line numbers.
+        let mut code = String::new();
+        let mut rest = css.as_str();
+        while let Some(start) = rest.find("/*") {
+            code.push_str(&rest[..start]);
+            let end = rest[start..]
+                .find("*/")
+                .map_or(rest.len(), |e| start + e + 2);
+            code.extend(rest[start..end].chars().filter(|c| *c == '\n'));
+            rest = &rest[end..];
+        }
+        code.push_str(rest);
+        for (i, line) in code.lines().enumerate() {
+            let l = line.to_ascii_lowercase();
+            for bad in [
+                "-left", "-right", " left:", " right:", ": left", ": right", "float:",
+            ] {
+                assert!(
+                    !l.contains(bad),
+                    "{name}:{}: physical direction `{bad}` in `{line}`",
+                    i + 1
+                );
+            }
+            // Four-value margin/padding shorthands name left and right; two sides may differ.
+            for prop in ["margin:", "padding:"] {
+                if let Some(rest) = l.trim_start().strip_prefix(prop) {
+                    let values: Vec<&str> = rest.trim_end_matches(';').split_whitespace().collect();
+                    assert!(
+                        values.len() < 4 || values[1] == values[3],
+                        "{name}:{}: asymmetric `{line}`",
+                        i + 1
+                    );
+                }
+            }
+        }
+    }
+    let book = read(&common::root().join("themes/default/book.css"));
+    assert!(book.contains("url(\"fonts/Amiri-Regular.ttf\")"));
+    let site = read(&common::root().join("themes/default/site.css"));
+    assert!(site.contains("prefers-color-scheme: dark"));
+    assert!(site.contains("@media print"));
+    assert!(site.contains(":focus-visible"));
+}
+
+#[test]
+fn hostile_text_is_shown_literally_and_creates_no_element() {
+    let book = book_from_dir(&fixture("html/hostile"));
+    let out = publish()
+        .args(["--format", "html", "--book"])
+        .arg(book.path())
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(stderr.contains("unsafe-link"), "no warning: {stderr}");
+    let site = book.path().join("output/html");
+    let p1 = read(&site.join("part-1.html"));
+    let p2 = read(&site.join("part-2.html"));
+    // Left-to-right runs are isolated in <bdi>; the text is what is left without those tags.
+    let text = |html: &str| html.replace("<bdi dir=\"ltr\">", "").replace("</bdi>", "");
+    let (t1, t2) = (text(&p1), text(&p2));
+    for (name, page) in [("part-1", &t1), ("part-2", &t2)] {
+        assert!(
+            page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{name}: script tag not shown literally"
+        );
+        assert!(page.contains("&amp;amp;"), "{name}: &amp;amp; not literal");
+        assert!(page.contains("javascript:alert(1)"), "{name}: text lost");
+    }
+    assert!(t1.contains("نص عدائي &lt;b&gt;عريض&lt;/b&gt;"), "{t1}");
+    assert!(t2.contains("&lt;img src=x onerror=alert(1)&gt;"), "{t2}");
+    assert!(t1.contains("انقر هنا"), "the dropped link's text is kept");
+    for page in html_pages(&site) {
+        let html = read(&page);
+        let name = page.file_name().unwrap().to_string_lossy().into_owned();
+        let scripts = html.matches("<script").count();
+        let expected = if name == "index.html" { 2 } else { 0 };
+        assert_eq!(scripts, expected, "{name}: script elements");
+        for bad in [
+            "<img",
+            "<b>",
+            "javascript:alert(1)\"",
+            "href=\"javascript",
+            "onerror=\"",
+        ] {
+            assert!(!html.contains(bad), "{name}: {bad}");
+        }
+    }
+    // The index carries the text as data in a JavaScript string.
+    let index = read(&site.join("search-index.js"));
+    assert!(index.contains("<script>alert(1)</script>"));
+    assert_eq!(index.matches('\n').count(), 1, "one statement, one line");
+}
+
+#[test]
+fn two_builds_are_byte_identical() {
+    let a = book_from_dir(&fixture("html/series"));
+    let b = book_from_dir(&fixture("html/series"));
+    let ta = tree(&build_html(a.path()));
+    let tb = tree(&build_html(b.path()));
+    assert_eq!(ta.keys().collect::<Vec<_>>(), tb.keys().collect::<Vec<_>>());
+    for (k, v) in &ta {
+        assert!(v == &tb[k], "{k} differs between two builds");
+    }
+}
+
+/// One row of `tests/fixtures/html/normalize.tsv`.
+struct Row {
+    line: usize,
+    input: String,
+    normalized: String,
+    stems: Vec<String>,
+}
+
+fn normalize_table() -> Vec<Row> {
+    read(&fixture("html/normalize.tsv"))
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|(i, l)| {
+            let cols: Vec<&str> = l.split('\t').collect();
+            assert!(
+                cols.len() >= 2,
+                "normalize.tsv:{}: needs two columns",
+                i + 1
+            );
+            Row {
+                line: i + 1,
+                input: cols[0].to_owned(),
+                normalized: cols[1].to_owned(),
+                stems: cols
+                    .get(2)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| s.split(',').map(str::to_owned).collect())
+                    .unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn normaliser_table() {
+    let rows = normalize_table();
+    assert!(rows.len() >= 20);
+    for r in &rows {
+        let n = search::normalize(&r.input);
+        assert_eq!(n, r.normalized, "normalize.tsv:{} ({:?})", r.line, r.input);
+        assert_eq!(
+            search::stems(&n),
+            r.stems,
+            "normalize.tsv:{} stems of {n:?}",
+            r.line
+        );
+    }
+}
+
+#[test]
+fn search_js_agrees_with_the_rust_normaliser() {
+    if !require_tool("node", &["--version"], "apt-get install nodejs") {
+        return;
+    }
+    let rows = normalize_table();
+    let inputs: Vec<&str> = rows.iter().map(|r| r.input.as_str()).collect();
+    let script = common::root().join("themes/default/search.js");
+    let program = r#"
+const fs = require("fs");
+const vm = require("vm");
+vm.runInThisContext(fs.readFileSync(process.argv[1], "utf8"));
+const inputs = JSON.parse(fs.readFileSync(0, "utf8"));
+const S = globalThis.PublishSearch;
+console.log(JSON.stringify(inputs.map(s => [S.normalize(s), S.words(s), S.stems(S.normalize(s))])));
+"#;
+    let mut child = Command::new("node")
+        .args(["-e", program])
+        .arg(&script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(serde_json::to_string(&inputs).unwrap().as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "node failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let js: Vec<(String, Vec<String>, Vec<String>)> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(js.len(), rows.len());
+    for (r, (n, words, stems)) in rows.iter().zip(js) {
+        assert_eq!(
+            n, r.normalized,
+            "search.js normalize, normalize.tsv:{}",
+            r.line
+        );
+        assert_eq!(
+            words,
+            search::words(&r.input),
+            "words, normalize.tsv:{}",
+            r.line
+        );
+        assert_eq!(stems, r.stems, "search.js stems, normalize.tsv:{}", r.line);
+    }
+}
+
+/// The Nu HTML Checker's messages that count: errors and warnings (not plain info).
+fn vnu_problems(files: &[PathBuf]) -> Vec<String> {
+    let jar = find_jar("vnu.jar").expect(
+        "vnu.jar not found: npm install -g --ignore-scripts vnu-jar (or set PUBLISH_VNU_JAR)",
+    );
+    let out = Command::new("java")
+        .args(["-jar"])
+        .arg(&jar)
+        .args(["--format", "json", "--also-check-css"])
+        .args(files)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stderr)
+        .or_else(|_| serde_json::from_slice(&out.stdout))
+        .unwrap_or_else(|e| {
+            panic!(
+                "vnu output is not JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    report["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["type"] != "info" || m["subType"] == "warning")
+        .map(|m| {
+            format!(
+                "{}:{}: {} {}: {}",
+                m["url"].as_str().unwrap_or(""),
+                m["lastLine"],
+                m["type"],
+                m["subType"].as_str().unwrap_or(""),
+                m["message"].as_str().unwrap_or("")
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn nu_html_checker_finds_no_errors_or_warnings() {
+    if !require_tool(
+        "java",
+        &["-version"],
+        "apt-get install -y default-jre-headless",
+    ) {
+        return;
+    }
+    let seed = seed_book();
+    let series = book_from_dir(&fixture("html/series"));
+    let hostile = book_from_dir(&fixture("html/hostile"));
+    let mut files = Vec::new();
+    for book in [&seed, &series, &hostile] {
+        let site = build_html(book.path());
+        files.extend(html_pages(&site));
+        files.push(site.join("book.css"));
+        files.push(site.join("site.css"));
+    }
+    // index, book, 1 part + index, book, 4 parts + index, book, 2 parts.
+    assert_eq!(
+        files
+            .iter()
+            .filter(|f| f.extension().unwrap() == "html")
+            .count(),
+        3 + 6 + 4
+    );
+    let problems = vnu_problems(&files);
+    assert!(
+        problems.is_empty(),
+        "{} errors/warnings:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+    eprintln!("vnu: 0 errors, 0 warnings on {} files", files.len());
+}
+
+/// Run headless Chromium on `url` and return the serialised DOM after scripts ran.
+fn chromium_dom(url: &str, width: u32) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-quic",
+            "--no-first-run",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--window-size={width},800"))
+        .args(["--virtual-time-budget=5000", "--dump-dom"])
+        .arg(url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn file_url(path: &Path) -> String {
+    // Percent-encode what a file URL cannot hold as is (the temp paths are ASCII).
+    format!("file://{}", path.display()).replace(' ', "%20")
+}
+
+/// The measurements and search results a test script put into `<pre id="test-out">`.
+fn probe_output(dom: &str) -> serde_json::Value {
+    let start = dom
+        .find("<pre id=\"test-out\">")
+        .unwrap_or_else(|| panic!("the probe did not run; DOM:\n{dom}"))
+        + "<pre id=\"test-out\">".len();
+    let end = start + dom[start..].find("</pre>").unwrap();
+    let text = dom[start..end]
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&nbsp;", "\u{a0}")
+        .replace("&amp;", "&");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// A test copy of `page` (in the same folder, so its relative links work) that measures the
+/// layout and runs `queries` through the real search box, then reports the results as JSON.
+/// Headless Chromium will not make a window narrower than 500 px, so the copy is shown in an
+/// iframe `width` px wide and posts its report to the frame around it.
+fn probe(site: &Path, page: &str, queries: &[&str], width: u32) -> serde_json::Value {
+    let probe_js = r##"
+window.addEventListener("load", function () {
+  var root = document.documentElement;
+  var out = {
+    direction: getComputedStyle(root).direction,
+    bodyDirection: getComputedStyle(document.body).direction,
+    innerWidth: window.innerWidth,
+    scrollWidth: root.scrollWidth,
+    clientWidth: root.clientWidth,
+    amiri: document.fonts.check("16px Amiri"),
+    fontFamily: getComputedStyle(document.body).fontFamily,
+    queries: {}
+  };
+  var prev = document.querySelector(".pager-prev");
+  var next = document.querySelector(".pager-next");
+  if (prev && next) {
+    out.prevLeft = prev.getBoundingClientRect().left;
+    out.nextLeft = next.getBoundingClientRect().left;
+  }
+  var input = document.getElementById("q");
+  QUERIES.forEach(function (q) {
+    input.value = q;
+    input.dispatchEvent(new Event("input"));
+    out.queries[q] = Array.from(document.querySelectorAll("#search-results > li")).map(function (li) {
+      var snippet = li.querySelector(".snippet");
+      return {
+        href: li.querySelector("a").getAttribute("href"),
+        label: li.querySelector(".result-part").textContent,
+        marks: Array.from(snippet.querySelectorAll("mark")).map(function (m) { return m.textContent; }),
+        snippet: snippet.textContent,
+        elements: snippet.querySelectorAll("*").length - snippet.querySelectorAll("mark").length
+      };
+    });
+  });
+  out.status = (document.getElementById("search-status") || {}).textContent;
+  parent.postMessage(JSON.stringify(out), "*");
+});
+"##
+    .replace("QUERIES", &serde_json::to_string(queries).unwrap());
+    let frame = format!(
+        r#"<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>probe</title></head>
+<body style="margin:0">
+<iframe src="probe-{page}" title="probe" style="width:{width}px;height:800px;border:0"></iframe>
+<script>
+window.addEventListener("message", function (e) {{
+  var pre = document.createElement("pre");
+  pre.id = "test-out";
+  pre.textContent = e.data;
+  document.body.appendChild(pre);
+}});
+</script>
+</body></html>
+"#
+    );
+    let html = read(&site.join(page));
+    std::fs::write(site.join("probe.js"), probe_js).unwrap();
+    std::fs::write(
+        site.join(format!("probe-{page}")),
+        html.replace("</body>", "<script src=\"probe.js\"></script>\n</body>"),
+    )
+    .unwrap();
+    let harness = site.join(format!("probe-frame-{page}"));
+    std::fs::write(&harness, frame).unwrap();
+    probe_output(&chromium_dom(&file_url(&harness), width.max(500) + 100))
+}
+
+fn results<'a>(v: &'a serde_json::Value, q: &str) -> &'a Vec<serde_json::Value> {
+    v["queries"][q]
+        .as_array()
+        .unwrap_or_else(|| panic!("no results array for {q}: {v}"))
+}
+
+fn assert_no_horizontal_scroll(v: &serde_json::Value, what: &str) {
+    assert_eq!(
+        v["innerWidth"], 360,
+        "{what}: the window is not 360 px wide: {v}"
+    );
+    let (sw, cw) = (
+        v["scrollWidth"].as_i64().unwrap(),
+        v["clientWidth"].as_i64().unwrap(),
+    );
+    assert!(
+        sw <= cw,
+        "{what}: horizontal scroll at 360 px ({sw} > {cw})"
+    );
+}
+
+#[test]
+fn browser_seed_book_is_rtl_fits_a_phone_and_search_is_arabic_aware() {
+    if !require_tool("chromium", &["--version"], "apt-get install -y chromium") {
+        return;
+    }
+    let book = seed_book();
+    let site = build_html(book.path());
+    let queries = [
+        "الموصل",
+        "تدريجيا",
+        "اكتوبر",
+        "موصل",
+        "قيادة القوات",
+        "١٧",
+        "zzzz",
+    ];
+    let v = probe(&site, "index.html", &queries, 360);
+    assert_eq!(v["direction"], "rtl", "{v}");
+    assert_eq!(v["bodyDirection"], "rtl");
+    assert_eq!(v["amiri"], true, "the embedded font did not load: {v}");
+    assert_no_horizontal_scroll(&v, "index.html");
+
+    let mosul = results(&v, "الموصل");
+    assert!(!mosul.is_empty(), "«الموصل» found nothing: {v}");
+    for r in mosul {
+        assert!(
+            r["href"].as_str().unwrap().starts_with("part-14.html#"),
+            "{r}"
+        );
+        assert_eq!(r["label"], "الجزء الرابع عشر");
+        assert!(
+            r["marks"].as_array().unwrap().iter().any(|m| m == "الموصل"),
+            "{r}"
+        );
+        assert_eq!(r["elements"], 0, "snippet has elements besides <mark>: {r}");
+    }
+    // The title and the paragraphs that name the city, title first.
+    assert_eq!(mosul[0]["href"], "part-14.html#title");
+
+    let gradual = results(&v, "تدريجيا");
+    assert!(!gradual.is_empty(), "«تدريجيا» found nothing");
+    assert!(
+        gradual.iter().all(|r| r["marks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m == "تدريجيًا")),
+        "«تدريجيًا» (with tanwin) not highlighted: {gradual:?}"
+    );
+
+    let october = results(&v, "اكتوبر");
+    assert!(
+        october
+            .iter()
+            .any(|r| r["marks"].as_array().unwrap().iter().any(|m| m == "أكتوبر")),
+        "«اكتوبر» did not find «أكتوبر»: {october:?}"
+    );
+    // Without the article: «موصل» finds «الموصل».
+    assert!(
+        results(&v, "موصل").iter().any(|r| r["marks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m == "الموصل")),
+        "«موصل» did not find «الموصل»"
+    );
+    // Every word must match: «قيادة القوات» needs both (a prefix of «بقيادة» via its stem).
+    let both = results(&v, "قيادة القوات");
+    assert!(!both.is_empty());
+    for r in both {
+        let s = r["snippet"].as_str().unwrap();
+        assert!(s.contains("القوات"), "{s}");
+    }
+    // Arabic-Indic digits in the query find Western digits in the text.
+    assert!(
+        results(&v, "١٧")
+            .iter()
+            .any(|r| r["marks"].as_array().unwrap().iter().any(|m| m == "17")),
+        "«١٧» did not find 17"
+    );
+    assert!(results(&v, "zzzz").is_empty());
+    assert_eq!(v["status"], "لا نتائج.");
+
+    let part = probe(&site, "part-14.html", &[], 360);
+    assert_eq!(part["direction"], "rtl");
+    assert_no_horizontal_scroll(&part, "part-14.html");
+    let whole = probe(&site, "book.html", &[], 360);
+    assert_no_horizontal_scroll(&whole, "book.html");
+}
+
+#[test]
+fn browser_search_from_another_page_and_multi_part_fixture() {
+    if !require_tool("chromium", &["--version"], "apt-get install -y chromium") {
+        return;
+    }
+    let book = book_from_dir(&fixture("html/series"));
+    let site = build_html(book.path());
+
+    // The search form of a part page opens index.html?q=…, which shows the results.
+    let url = format!(
+        "{}?q=%D8%A7%D9%84%D8%B1%D9%82%D8%A9",
+        file_url(&site.join("index.html"))
+    );
+    let dom = chromium_dom(&url, 1200);
+    let list = &dom[dom.find("id=\"search-results\"").expect("results list")..];
+    let list = &list[..list.find("</ol>").unwrap()];
+    assert!(
+        list.contains("href=\"part-2.html#"),
+        "«الرقة» did not find part 2: {list}"
+    );
+    assert!(list.contains("<mark>الرقة</mark>"), "{list}");
+
+    let v = probe(
+        &site,
+        "index.html",
+        &["امل", "اسلام", "مدرسة", "الموصل", "sassafras", "let"],
+        360,
+    );
+    assert_no_horizontal_scroll(&v, "series index.html");
+    let hamza = results(&v, "امل");
+    assert!(
+        hamza
+            .iter()
+            .any(|r| r["marks"].as_array().unwrap().iter().any(|m| m == "وأمل")),
+        "«امل» did not find «وأمل» (stem of a word with أ): {hamza:?}"
+    );
+    assert!(
+        results(&v, "اسلام").iter().any(|r| r["marks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m == "إسلام")),
+    );
+    assert!(
+        results(&v, "مدرسة")
+            .iter()
+            .any(|r| r["href"].as_str().unwrap().starts_with("part-4.html#")),
+        "«مدرسة» did not find part 4"
+    );
+    let mosul = results(&v, "الموصل");
+    assert!(mosul.iter().any(|r| {
+        r["marks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m == "بالموصل")
+    }));
+    assert!(
+        mosul
+            .iter()
+            .all(|r| r["href"].as_str().unwrap().starts_with("part-1.html#"))
+    );
+    assert!(results(&v, "sassafras").is_empty());
+    assert!(!results(&v, "let").is_empty(), "inline code is searchable");
+
+    // Prev/next: "next" sits on the left of "previous" in a right-to-left page.
+    let p = probe(&site, "part-2.html", &[], 1200);
+    let (prev, next) = (
+        p["prevLeft"].as_f64().unwrap(),
+        p["nextLeft"].as_f64().unwrap(),
+    );
+    assert!(
+        next < prev,
+        "next ({next}) is not left of previous ({prev})"
+    );
+    for page in ["part-1.html", "part-3.html", "book.html"] {
+        assert_no_horizontal_scroll(&probe(&site, page, &[], 360), page);
+    }
+}
+
+#[test]
+fn browser_hostile_search_results_are_text() {
+    if !require_tool("chromium", &["--version"], "apt-get install -y chromium") {
+        return;
+    }
+    let book = book_from_dir(&fixture("html/hostile"));
+    let site = build_html(book.path());
+    let v = probe(&site, "index.html", &["alert", "onerror"], 1200);
+    let found = results(&v, "alert");
+    assert!(found.len() >= 2, "{v}");
+    assert!(found.iter().any(|r| {
+        r["snippet"]
+            .as_str()
+            .unwrap()
+            .contains("<script>alert(1)</script>")
+    }));
+    for r in found.iter().chain(results(&v, "onerror")) {
+        assert_eq!(r["elements"], 0, "source text became an element: {r}");
+    }
+}
