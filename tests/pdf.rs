@@ -460,3 +460,73 @@ fn cover_png_is_about_1600_pixels_high() {
     let first = &px[..4];
     assert!(px.chunks(4).any(|p| p != first), "the cover is blank");
 }
+
+/// Markdown features (emphasis, notes, lists, quote, code, breaks) typeset without typst
+/// warnings; parts open on recto (odd) pages; blank versos carry no folio.
+#[test]
+fn markdown_features_and_recto_parts() {
+    if !tools() {
+        return;
+    }
+    let book = book_from_dir(&fixture("pdf/features"));
+    let out = publish()
+        .args(["--format", "pdf", "--book"])
+        .arg(book.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("[typst]"), "typst warned: {stderr}");
+    let pdf = book.path().join("output/book.pdf");
+    let layer = pdftotext(&pdf, false);
+    let pages: Vec<String> = layer.split('\u{c}').map(normalise).collect();
+    let opening = |label: &str| {
+        pages
+            .iter()
+            .rposition(|p| p.starts_with(&normalise(label)))
+            .unwrap_or_else(|| panic!("no page opens with {label}: {pages:#?}"))
+            + 1
+    };
+    let third = opening("الجزء الثالث");
+    let fourth = opening("الجزء الرابع");
+    assert!(
+        third % 2 == 1 && fourth % 2 == 1,
+        "parts on pages {third} and {fourth}"
+    );
+    // The contents lists both parts with their pages in Arabic-Indic digits.
+    let contents = &pages[2];
+    assert!(contents.starts_with("المحتويات"), "{contents}");
+    let digit = |n: usize| char::from_u32(0x0660 + n as u32).unwrap();
+    assert!(
+        contents.contains(digit(third)) && contents.contains(digit(fourth)),
+        "{contents}"
+    );
+    // A blank verso before a part has no folio or running head.
+    assert!(
+        fourth > third + 1 && pages[fourth - 2].is_empty(),
+        "{:?}",
+        pages[fourth - 2]
+    );
+    // Footnotes, list numbers in configured digits with no `.`, code as typed.
+    // (Content-stream order: poppler's own reordering of mixed lines would scramble these.)
+    let all = normalise(&layer) + &normalise(&pdftotext(&pdf, true));
+    for want in [
+        "نصالحاشية.",
+        "حاشيةالجزءالرابع.",
+        "١-",
+        "٢-",
+        "fnmain(){}",
+        "تأكيد",
+        "***",
+    ] {
+        assert!(all.contains(want), "missing {want}: {all}");
+    }
+    let chars: Vec<char> = all.chars().collect();
+    let indic = |c: char| ('\u{0660}'..='\u{0669}').contains(&c);
+    assert!(
+        !chars
+            .windows(3)
+            .any(|w| indic(w[0]) && w[1] == '.' && indic(w[2])),
+        "`.` between Arabic-Indic digits (reads as ٠ in Amiri)"
+    );
+}

@@ -271,7 +271,7 @@ impl Conv {
                         .map(|i| Value::Array(self.blocks(i, notes, used, part, diags)))
                         .collect::<Vec<_>>(),
                 }),
-                Block::Code { text, .. } => json!({ "k": "code", "s": text }),
+                Block::Code { text, .. } => json!({ "k": "pre", "s": text }),
                 // Footnotes are typeset where they are referenced.
                 Block::Footnote { .. } => continue,
                 Block::Break { .. } => json!({ "k": "break" }),
