@@ -316,6 +316,16 @@ fn check_structure(epub: &[u8]) -> Package {
         .map(|m| m.text())
         .collect();
     assert_eq!(modified.len(), 1);
+    // Dates come from SOURCE_DATE_EPOCH (set by `common::publish`), never from the clock.
+    let day = publish::format_date(1_790_000_000);
+    assert!(modified[0].starts_with(&format!("{day}T")), "{modified:?}");
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(epub)).unwrap();
+    for i in 0..zip.len() {
+        let f = zip.by_index(i).unwrap();
+        let t = f.last_modified().expect("entry time");
+        let got = format!("{:04}-{:02}-{:02}", t.year(), t.month(), t.day());
+        assert_eq!(got, day, "time of {}", f.name());
+    }
     // Accessibility metadata.
     for p in [
         "schema:accessMode",

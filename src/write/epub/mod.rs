@@ -165,7 +165,11 @@ fn build(ctx: &Context, diags: &mut Vec<Diagnostic>) -> Result<Vec<u8>, Diagnost
             "<section class=\"cover\" epub:type=\"cover\">\n<img src=\"{href}\" alt=\"{}\" role=\"doc-cover\"/>\n</section>\n",
             xhtml::escape(&cover_alt)
         );
-        let doc = page.render(&title, " epub:type=\"frontmatter\"", &body);
+        let doc = page.render(
+            &title,
+            " class=\"cover-page\" epub:type=\"frontmatter\"",
+            &body,
+        );
         b.add_content(EpubContent::new("cover.xhtml", doc.as_bytes()))
             .map_err(lib)?;
     }
@@ -177,6 +181,7 @@ fn build(ctx: &Context, diags: &mut Vec<Diagnostic>) -> Result<Vec<u8>, Diagnost
 
     let digits = ctx.config.book.digits.unwrap_or_default();
     for (i, part) in ctx.book.parts.iter().enumerate() {
+        // The part's forbidden characters are reported once, by `part_body`.
         let label = clean(&nav_label(part, ctx), "navigation", &mut Vec::new());
         let (doc, part_diags) = part_document(ctx, part, &label, digits);
         diags.extend(part_diags);
@@ -409,7 +414,7 @@ fn colophon(ctx: &Context, identifier: &str, fonts: &[Font<'_>], digits: Digits)
     for part in &ctx.book.parts {
         let _ = writeln!(
             html,
-            "<li>{}: <code dir=\"ltr\">{}</code><br/>SHA-256: <code dir=\"ltr\" class=\"hash\">{}</code></li>",
+            "<li>{}: <code dir=\"ltr\">{}</code><br/>بصمة SHA-256: <code dir=\"ltr\" class=\"hash\">{}</code></li>",
             e(&part.label(book.part_label.unwrap_or_default(), digits)),
             e(&part.source.path),
             e(&part.source.sha256)
