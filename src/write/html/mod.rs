@@ -550,3 +550,40 @@ impl Site<'_> {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Dir, Lang, Source};
+
+    fn part(number: Option<u32>) -> Part {
+        Part {
+            number,
+            title: Vec::new(),
+            series: None,
+            author: None,
+            lang: Lang::default(),
+            dir: Dir::Rtl,
+            source: Source {
+                path: "sources/x.md".into(),
+                sha256: String::new(),
+                encoding: "utf-8".into(),
+            },
+            blocks: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn page_names_are_unique() {
+        let parts = [part(Some(2)), part(None), part(Some(2)), part(Some(3))];
+        assert_eq!(
+            page_names(&parts),
+            [
+                "part-2.html",
+                "part-x2.html",
+                "part-2-3.html",
+                "part-3.html"
+            ]
+        );
+    }
+}
