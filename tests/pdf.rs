@@ -453,6 +453,10 @@ fn reference_renders_of_shaping_and_direction() {
 fn cover_png_is_about_1600_pixels_high() {
     let (_book, ctx) = context();
     let png = publish::write::pdf::render_cover_png(&ctx).expect("a cover");
+    // To look at it: PUBLISH_SAVE_COVER=/tmp/cover.png cargo test --release --test pdf cover
+    if let Ok(path) = std::env::var("PUBLISH_SAVE_COVER") {
+        std::fs::write(path, &png).unwrap();
+    }
     let (w, h, px) = decode(&png);
     assert!((1590..=1610).contains(&h), "height {h}");
     assert!(w > 1000 && w < h, "portrait: {w}×{h}");
@@ -529,4 +533,62 @@ fn markdown_features_and_recto_parts() {
             .any(|w| indic(w[0]) && w[1] == '.' && indic(w[2])),
         "`.` between Arabic-Indic digits (reads as ٠ in Amiri)"
     );
+}
+
+#[test]
+fn cover_with_a_missing_glyph_is_an_error() {
+    let (_book, mut ctx) = context();
+    ctx.book.meta.title = "كتاب 漢".into();
+    let err = publish::write::pdf::render_cover_png(&ctx).expect_err("no tofu on covers");
+    assert_eq!(err.code, "missing-glyph");
+    assert!(err.message.contains("U+6F22"), "{}", err.message);
+}
+
+#[test]
+fn digits_labels_and_accessibility_standard_from_the_config() {
+    if !tools() {
+        return;
+    }
+    let book = seed_book();
+    std::fs::write(
+        book.path().join("publish.toml"),
+        "[book]\ndigits = \"western\"\npart-label = \"number\"\n[pdf]\nstandard = [\"a-2a\", \"ua-1\"]\n",
+    )
+    .unwrap();
+    let pdf = build_pdf(book.path());
+    let out = Command::new("pdftotext")
+        .args(["-enc", "UTF-8", "-f", "3", "-l", "3"])
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .unwrap();
+    let contents = normalise(&String::from_utf8_lossy(&out.stdout));
+    assert!(contents.contains("المحتويات"), "{contents}");
+    assert!(
+        contents.contains("14") && contents.contains('5'),
+        "{contents}"
+    );
+    assert!(
+        !contents
+            .chars()
+            .any(|c| ('\u{0660}'..='\u{0669}').contains(&c)),
+        "{contents}"
+    );
+    let meta = run("pdfinfo", &["-meta"], &pdf);
+    assert!(meta.contains("pdfuaid:part"), "{meta}");
+
+    // Two PDF/A parts at once cannot be met: an error, not a silent choice.
+    std::fs::write(
+        book.path().join("publish.toml"),
+        "[pdf]\nstandard = [\"a-2u\", \"a-3b\"]\n",
+    )
+    .unwrap();
+    let out = publish()
+        .args(["--format", "pdf", "--book"])
+        .arg(book.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("at most one PDF/A"), "{stderr}");
 }

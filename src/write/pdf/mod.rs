@@ -59,6 +59,29 @@ pub fn check(ctx: &Context) -> Vec<Diagnostic> {
 /// Render the cover (title, subtitle, author) to a PNG about 1600 pixels high, with the same
 /// template and fonts as the book; used by the EPUB writer.
 pub fn render_cover_png(ctx: &Context) -> Result<Vec<u8>, Diagnostic> {
+    // A cover never shows tofu: its texts are checked like the book's.
+    let fonts = fonts(ctx)?;
+    let meta = &ctx.book.meta;
+    let texts = [
+        Some(&meta.title),
+        meta.subtitle.as_ref(),
+        meta.author.as_ref(),
+    ];
+    for text in texts.into_iter().flatten() {
+        if let Some(c) = text
+            .chars()
+            .find(|&c| !glyphs::is_ignorable(c) && !fonts.covers(c))
+        {
+            return Err(Diagnostic::error(
+                "missing-glyph",
+                format!(
+                    "no font of the theme has a glyph for «{c}» (U+{:04X}) in the cover text «{text}»",
+                    c as u32
+                ),
+            )
+            .hint("change the title, subtitle or author in publish.toml, or add a font to the theme"));
+        }
+    }
     render_png(ctx, Mode::Cover, &[], 1600.0)
 }
 
