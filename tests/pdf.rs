@@ -592,3 +592,38 @@ fn digits_labels_and_accessibility_standard_from_the_config() {
     assert!(!out.status.success());
     assert!(stderr.contains("at most one PDF/A"), "{stderr}");
 }
+
+/// A theme's template can override the default, but our World still serves nothing from disk:
+/// a template error or a `read` of a system file is a diagnostic naming the template line.
+#[test]
+fn template_errors_are_diagnostics_and_the_disk_is_closed() {
+    for (template, want) in [
+        ("#let x = (\n", "themes/default/book.typ:1:"),
+        (
+            "#let data = json(\"/publish/book.json\")\n#read(\"/etc/passwd\")\n",
+            "themes/default/book.typ:2:",
+        ),
+        (
+            "\n\n#image(\"../../sources/000.txt\")\n",
+            "themes/default/book.typ:3:",
+        ),
+    ] {
+        let book = seed_book();
+        let theme = book.path().join("themes/default");
+        std::fs::create_dir_all(&theme).unwrap();
+        std::fs::write(theme.join("book.typ"), template).unwrap();
+        let out = publish()
+            .args(["--format", "pdf", "--book"])
+            .arg(book.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{template}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(
+            stderr.contains(want) && stderr.contains("[typst]"),
+            "{template}: {stderr}"
+        );
+        assert!(!book.path().join("output/book.pdf").exists());
+    }
+}
