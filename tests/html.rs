@@ -530,6 +530,7 @@ window.addEventListener("load", function () {
     clientWidth: root.clientWidth,
     amiri: document.fonts.check("16px Amiri"),
     fontFamily: getComputedStyle(document.body).fontFamily,
+    searchShown: !!document.getElementById("search") && !document.getElementById("search").hidden,
     queries: {}
   };
   var prev = document.querySelector(".pager-prev");
@@ -627,6 +628,10 @@ fn browser_seed_book_is_rtl_fits_a_phone_and_search_is_arabic_aware() {
     assert_eq!(v["direction"], "rtl", "{v}");
     assert_eq!(v["bodyDirection"], "rtl");
     assert_eq!(v["amiri"], true, "the embedded font did not load: {v}");
+    assert_eq!(
+        v["searchShown"], true,
+        "search.js did not reveal the search box"
+    );
     assert_no_horizontal_scroll(&v, "index.html");
 
     let mosul = results(&v, "الموصل");

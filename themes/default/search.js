@@ -242,6 +242,9 @@
     var results = doc.getElementById("search-results");
     var status = doc.getElementById("search-status");
     if (!input || !results || !status || !index) return;
+    // The search box is hidden until this script runs: without it, it could not work.
+    var section = doc.getElementById("search");
+    if (section) section.hidden = false;
     var form = input.form;
     function run() {
       render(doc, index, input.value, results, status);

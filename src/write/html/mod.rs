@@ -435,7 +435,7 @@ impl Site<'_> {
         if self.search {
             let _ = write!(
                 out,
-                "<section class=\"search\" aria-labelledby=\"search-heading\">\n\
+                "<section class=\"search\" id=\"search\" aria-labelledby=\"search-heading\" hidden>\n\
                  <h2 id=\"search-heading\">{}</h2>\n\
                  <form class=\"search-form\" role=\"search\" action=\"index.html\" method=\"get\">\n\
                  <label for=\"q\">{}</label>\n\
