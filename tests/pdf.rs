@@ -552,7 +552,8 @@ fn digits_labels_and_accessibility_standard_from_the_config() {
     let book = seed_book();
     std::fs::write(
         book.path().join("publish.toml"),
-        "[book]\ndigits = \"western\"\npart-label = \"number\"\n[pdf]\nstandard = [\"a-2a\", \"ua-1\"]\n",
+        "[book]\ndigits = \"western\"\npart-label = \"number\"\nkeywords = [\"تاريخ\", \"Mosul\"]\n\
+         subtitle = \"دراسة\"\n[pdf]\nstandard = [\"a-2a\", \"ua-1\"]\n",
     )
     .unwrap();
     let pdf = build_pdf(book.path());
@@ -576,6 +577,9 @@ fn digits_labels_and_accessibility_standard_from_the_config() {
     );
     let meta = run("pdfinfo", &["-meta"], &pdf);
     assert!(meta.contains("pdfuaid:part"), "{meta}");
+    let info = run("pdfinfo", &[], &pdf);
+    assert!(info.contains("Keywords:        تاريخ, Mosul"), "{info}");
+    assert!(info.contains("Subject:         دراسة"), "{info}");
 
     // Two PDF/A parts at once cannot be met: an error, not a silent choice.
     std::fs::write(
