@@ -40,12 +40,12 @@ fn main() -> ExitCode {
     if result.is_ok() && cli.fail_on_warnings && warnings > 0 {
         result = Err(Error::Warnings(warnings));
     }
-    if let (Some(EmitArg::Model), Some(book)) = (cli.emit, &outcome.book) {
-        if result.is_ok() || matches!(result, Err(Error::Sources(_))) {
-            let mut stdout = std::io::stdout().lock();
-            let _ = serde_json::to_writer_pretty(&mut stdout, book);
-            let _ = writeln!(stdout);
-        }
+    if let (Some(EmitArg::Model), Some(book)) = (cli.emit, &outcome.book)
+        && (result.is_ok() || matches!(result, Err(Error::Sources(_))))
+    {
+        let mut stdout = std::io::stdout().lock();
+        let _ = serde_json::to_writer_pretty(&mut stdout, book);
+        let _ = writeln!(stdout);
     }
     match result {
         Ok(()) => {
@@ -112,10 +112,10 @@ mod progress {
         }
 
         fn with_bar(&self, phase: &str, f: impl FnOnce(&ProgressBar)) {
-            if let Ok(bars) = self.bars.lock() {
-                if let Some(bar) = bars.get(phase) {
-                    f(bar);
-                }
+            if let Ok(bars) = self.bars.lock()
+                && let Some(bar) = bars.get(phase)
+            {
+                f(bar);
             }
         }
     }

@@ -300,13 +300,13 @@ fn parse_words(text: &str) -> Option<NumberMatch> {
             Some(rest) => (Some(rest), 1),
             None => (None, 0),
         };
-        if let Some(t) = tens_word.and_then(tens) {
-            if u < 10 {
-                return Some(NumberMatch {
-                    value: t + u,
-                    len: end(tens_idx),
-                });
-            }
+        if let Some(t) = tens_word.and_then(tens)
+            && u < 10
+        {
+            return Some(NumberMatch {
+                value: t + u,
+                len: end(tens_idx),
+            });
         }
     }
     // «الحادي» alone is not a number; «الأول», «الثاني»… are.

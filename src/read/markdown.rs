@@ -22,8 +22,12 @@ struct FrontMatter {
 
 const KNOWN_KEYS: &[&str] = &["title", "part", "author", "series", "lang", "dir"];
 
-/// Split off front matter. Returns (front matter text, its first line, body offset) or an error.
-fn split_front_matter(text: &str) -> Result<Option<(&str, char, usize)>, (u32, String)> {
+/// Front matter found at the top of a file: its raw text, its kind (`+` TOML, `-` YAML) and
+/// the byte offset where the body starts.
+type FrontMatterSplit<'a> = Option<(&'a str, char, usize)>;
+
+/// Split off front matter, or say (line, message) why it is malformed.
+fn split_front_matter(text: &str) -> Result<FrontMatterSplit<'_>, (u32, String)> {
     let first_line_end = text.find('\n').map_or(text.len(), |i| i + 1);
     let first = text[..first_line_end].trim_end();
     let (fence, kind) = match first {
@@ -189,12 +193,11 @@ pub fn read(src: &SourceFile, text: &str) -> ReadResult {
             },
         )]
     });
-    if title.is_none() {
-        if let Some(Block::Heading { level: 1, .. }) = blocks.first() {
-            if let Block::Heading { content, .. } = blocks.remove(0) {
-                title = Some(content);
-            }
-        }
+    if title.is_none()
+        && let Some(Block::Heading { level: 1, .. }) = blocks.first()
+        && let Block::Heading { content, .. } = blocks.remove(0)
+    {
+        title = Some(content);
     }
     shift_headings(&mut blocks);
     let number = fm.part.or_else(|| {
@@ -565,12 +568,11 @@ impl Builder<'_> {
                     }),
                     Inline::Text { text, span },
                 ) = (inlines.last_mut(), &inline)
+                    && (ps.end == span.start || text == " " || prev.ends_with(' '))
                 {
-                    if ps.end == span.start || text == " " || prev.ends_with(' ') {
-                        prev.push_str(text);
-                        ps.end = span.end.max(ps.end);
-                        return;
-                    }
+                    prev.push_str(text);
+                    ps.end = span.end.max(ps.end);
+                    return;
                 }
                 inlines.push(inline)
             }
@@ -606,7 +608,7 @@ impl Builder<'_> {
         }
     }
 
-    fn close(&mut self, frame: Frame, end: TagEnd, stack: &mut Vec<Frame>) {
+    fn close(&mut self, frame: Frame, end: TagEnd, stack: &mut [Frame]) {
         match frame {
             Frame::Inlines { tag, inlines, span } => match (tag, end) {
                 (Open::Para, _) => {

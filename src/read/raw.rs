@@ -211,10 +211,10 @@ pub fn parse_title_line(text: &str) -> TitleLine {
 pub fn number_from_file_name(path: &str) -> Option<u32> {
     let stem = path.rsplit('/').next().unwrap_or(path);
     let stem = stem.rsplit_once('.').map_or(stem, |(s, _)| s);
-    if let Some((_, end)) = arabic::find_marker(stem) {
-        if let Some(m) = arabic::parse_number(&stem[end..]) {
-            return Some(m.value);
-        }
+    if let Some((_, end)) = arabic::find_marker(stem)
+        && let Some(m) = arabic::parse_number(&stem[end..])
+    {
+        return Some(m.value);
     }
     stem.split(|c: char| !c.is_alphanumeric())
         .filter_map(|tok| {
@@ -291,11 +291,12 @@ pub fn read(src: &SourceFile, text: &str, junk: &JunkConfig) -> ReadResult {
         }
         rest.get(*idx).copied()
     }
-    if let Some(l) = next_nonblank(&mut idx, &rest) {
-        if word_count(l.text) <= 6 && !ends_sentence(l.text) {
-            author = Some(l.text.to_owned());
-            idx += 1;
-        }
+    if let Some(l) = next_nonblank(&mut idx, &rest)
+        && word_count(l.text) <= 6
+        && !ends_sentence(l.text)
+    {
+        author = Some(l.text.to_owned());
+        idx += 1;
     }
     if author.is_none() {
         diags.push(
@@ -305,11 +306,11 @@ pub fn read(src: &SourceFile, text: &str, junk: &JunkConfig) -> ReadResult {
                 .hint("put the author's name alone on the line after the title"),
         );
     }
-    if let Some(l) = next_nonblank(&mut idx, &rest) {
-        if is_heading_like(l.text) {
-            heading = Some(l);
-            idx += 1;
-        }
+    if let Some(l) = next_nonblank(&mut idx, &rest)
+        && is_heading_like(l.text)
+    {
+        heading = Some(l);
+        idx += 1;
     }
     let part_title = match (heading, &title.rest) {
         (Some(h), _) => vec![Inline::text(h.text, h.span())],

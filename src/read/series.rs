@@ -62,18 +62,18 @@ pub fn assemble(
     let series = most_common(parts.iter().filter_map(|p| p.series.as_deref()));
     if let Some(series) = &series {
         for part in &parts {
-            if let Some(s) = &part.series {
-                if crate::read::arabic::fold(s) != crate::read::arabic::fold(series) {
-                    diags.push(
-                        Diagnostic::warning(
-                            "series-mismatch",
-                            format!("series title «{s}» differs from the other parts' «{series}»"),
-                        )
-                        .file(part.source.path.clone())
-                        .line(1)
-                        .hint("check that this part belongs to the series"),
-                    );
-                }
+            if let Some(s) = &part.series
+                && crate::read::arabic::fold(s) != crate::read::arabic::fold(series)
+            {
+                diags.push(
+                    Diagnostic::warning(
+                        "series-mismatch",
+                        format!("series title «{s}» differs from the other parts' «{series}»"),
+                    )
+                    .file(part.source.path.clone())
+                    .line(1)
+                    .hint("check that this part belongs to the series"),
+                );
             }
         }
     }
