@@ -631,3 +631,51 @@ fn template_errors_are_diagnostics_and_the_disk_is_closed() {
         assert!(!book.path().join("output/book.pdf").exists());
     }
 }
+
+mod never_panics {
+    use super::context;
+    use proptest::prelude::*;
+    use publish::model::{Block, Inline, Span};
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "\\PC{0,40}",
+            "[#*$@<>\\[\\]\\\\/_`'\"a-z0-9 ءابتثجحخدذرزسشصضطظعغفقكلمنهوي\u{064B}-\u{0652}\u{200c}\u{200f}\u{202e}\u{2067}]{0,60}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+
+        /// Any text, link target or list start gives a PDF or diagnostics, never a panic.
+        #[test]
+        fn any_text_renders_or_reports(
+            a in text(), b in text(), url in "\\PC{0,12}", start in any::<u64>()
+        ) {
+            let (_book, mut ctx) = context();
+            let s = Span { start: 0, end: 1, line: 7 };
+            let para = Block::Para {
+                content: vec![
+                    Inline::text(a.clone(), s),
+                    Inline::Link { url, content: vec![Inline::text(b.clone(), s)], span: s },
+                    Inline::Code { text: b, span: s },
+                ],
+                span: s,
+            };
+            let list = Block::List {
+                start: Some(start),
+                items: vec![vec![Block::Para { content: vec![Inline::text(a, s)], span: s }]],
+                span: s,
+            };
+            ctx.book.parts[0].blocks = vec![para, list];
+            let r = publish::write::pdf::render(&ctx);
+            match r.artifact {
+                Some(publish::write::Artifact::File { bytes, .. }) => {
+                    prop_assert!(bytes.starts_with(b"%PDF-"));
+                }
+                Some(_) => prop_assert!(false, "a PDF is one file"),
+                None => prop_assert!(r.diagnostics.iter().any(|d| d.is_error())),
+            }
+        }
+    }
+}

@@ -265,7 +265,8 @@ impl Conv {
                 }),
                 Block::List { start, items, .. } => json!({
                     "k": "list",
-                    "start": start,
+                    // typst numbers are 64-bit signed; a list cannot start beyond that.
+                    "start": start.map(|n| n.min(i64::MAX as u64 / 2)),
                     "items": items
                         .iter()
                         .map(|i| Value::Array(self.blocks(i, notes, used, part, diags)))
@@ -299,9 +300,23 @@ impl Conv {
                 Inline::Strong { content, .. } => out.push(json!({
                     "k": "strong", "c": self.inlines(content, notes, used, part, diags),
                 })),
-                Inline::Link { url, content, .. } => out.push(json!({
-                    "k": "link", "url": url, "c": self.inlines(content, notes, used, part, diags),
-                })),
+                Inline::Link { url, content, span } => {
+                    let c = self.inlines(content, notes, used, part, diags);
+                    // typst refuses empty and very long URLs: keep the text, say so.
+                    if url.is_empty() || url.len() > 8000 {
+                        diags.push(
+                            Diagnostic::warning(
+                                "link-dropped",
+                                "a link with an empty or over-long target is printed as plain text",
+                            )
+                            .file(part.source.path.clone())
+                            .line(span.line),
+                        );
+                        out.extend(c);
+                    } else {
+                        out.push(json!({ "k": "link", "url": url, "c": c }));
+                    }
+                }
                 Inline::Code { text, .. } => out.push(json!({ "k": "code", "s": text })),
                 Inline::LineBreak { .. } => out.push(json!({ "k": "br" })),
                 Inline::NoteRef { label, span } => match notes.get(label) {
