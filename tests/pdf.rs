@@ -679,3 +679,80 @@ mod never_panics {
         }
     }
 }
+
+/// Text extents per page from `pdftotext -bbox-layout`: (min x, max x, page width).
+fn extents(pdf: &Path) -> Vec<(f64, f64, f64)> {
+    let html = run("pdftotext", &["-bbox-layout"], pdf);
+    let html = if html.contains("<page") {
+        html
+    } else {
+        std::fs::read_to_string(pdf.with_extension("html")).unwrap()
+    };
+    let attr = |s: &str, name: &str| -> f64 {
+        let i = s.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+        s[i..].split('"').next().unwrap().parse().unwrap()
+    };
+    html.split("<page ")
+        .skip(1)
+        .map(|page| {
+            let width = attr(page, "width");
+            let lines: Vec<&str> = page.split("<line ").skip(1).collect();
+            let min = lines
+                .iter()
+                .map(|l| attr(l, "xMin"))
+                .fold(f64::MAX, f64::min);
+            let max = lines.iter().map(|l| attr(l, "xMax")).fold(0.0, f64::max);
+            (min, max, width)
+        })
+        .collect()
+}
+
+/// Right binding: the inside margin is on the right of odd (recto) pages and on the left of
+/// even ones. No running head or folio on the title page or a part's opening page.
+#[test]
+fn right_binding_running_heads_and_folios() {
+    if !tools() {
+        return;
+    }
+    let book = seed_book();
+    let pdf = build_pdf(book.path());
+    let pages = extents(&pdf);
+    assert_eq!(
+        pages.len(),
+        7,
+        "title, blank, contents, blank, part (2 pages), colophon"
+    );
+    let (l5, r5, w) = pages[4];
+    let (l6, r6, _) = pages[5];
+    let (right5, right6) = (w - r5, w - r6);
+    assert!(
+        right5 > l5 + 15.0,
+        "odd page: inside (right) {right5:.1} vs outside {l5:.1}"
+    );
+    assert!(
+        l6 > right6 + 15.0,
+        "even page: inside (left) {l6:.1} vs outside {right6:.1}"
+    );
+
+    let layer = pdftotext(&pdf, false);
+    let texts: Vec<String> = layer.split('\u{c}').map(normalise).collect();
+    let title = normalise("وهم الخلافة؛ من حلم السلطة إلى حضيض الانهيار!");
+    let indic = |s: &str| s.chars().any(|c| ('\u{0660}'..='\u{0669}').contains(&c));
+    assert!(!indic(&texts[0]), "a folio on the title page: {}", texts[0]);
+    assert!(
+        texts[1].is_empty() && texts[3].is_empty(),
+        "blank versos: {texts:?}"
+    );
+    assert!(
+        !texts[4].contains(&title),
+        "a running head on the part opening"
+    );
+    assert!(texts[4].ends_with('٥'), "folio ٥ on page 5: {}", texts[4]);
+    // The even page carries the book title, the odd page after it would carry the part title.
+    assert!(
+        texts[5].starts_with(&title),
+        "running head on page 6: {}",
+        texts[5]
+    );
+    assert!(texts[5].ends_with('٦'), "folio ٦ on page 6: {}", texts[5]);
+}
