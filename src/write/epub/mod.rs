@@ -140,7 +140,8 @@ fn build(ctx: &Context, diags: &mut Vec<Diagnostic>) -> Result<Vec<u8>, Diagnost
     b.set_uuid(uuid);
     b.set_publication_date(when);
     b.set_modified_date(when);
-    for m in accessibility_metadata() {
+    let cover = cover(ctx, diags)?;
+    for m in accessibility_metadata(cover.is_some()) {
         b.add_metadata_opf(Box::new(m));
     }
 
@@ -157,7 +158,7 @@ fn build(ctx: &Context, diags: &mut Vec<Diagnostic>) -> Result<Vec<u8>, Diagnost
         Some(a) => format!("غلاف كتاب «{title}» — {a}"),
         None => format!("غلاف كتاب «{title}»"),
     };
-    if let Some(cover) = cover(ctx, diags)? {
+    if let Some(cover) = cover {
         let href = format!("images/cover.{}", cover.ext);
         b.add_cover_image(&href, cover.bytes.as_slice(), cover.media_type)
             .map_err(lib)?;
@@ -227,29 +228,42 @@ fn build(ctx: &Context, diags: &mut Vec<Diagnostic>) -> Result<Vec<u8>, Diagnost
 /// No `dcterms:conformsTo` claim: conformance to EPUB Accessibility 1.1 / WCAG 2 AA needs an
 /// audit of things `publish` cannot check (e.g. contrast of a custom theme, quality of the
 /// cover description), so claiming it would be a guess. The summary says so.
-fn accessibility_metadata() -> Vec<MetadataOpfV3> {
-    let mut out: Vec<MetadataOpfV3> = [
-        ("schema:accessMode", "textual"),
-        ("schema:accessMode", "visual"),
+/// The only image is the cover (with a text description), so the visual mode and the
+/// alternative text feature are claimed only when there is one.
+fn accessibility_metadata(has_cover: bool) -> Vec<MetadataOpfV3> {
+    let mut props = vec![("schema:accessMode", "textual")];
+    if has_cover {
+        props.push(("schema:accessMode", "visual"));
+    }
+    props.extend([
         ("schema:accessModeSufficient", "textual"),
         ("schema:accessibilityFeature", "structuralNavigation"),
         ("schema:accessibilityFeature", "tableOfContents"),
         ("schema:accessibilityFeature", "readingOrder"),
-        ("schema:accessibilityFeature", "alternativeText"),
+    ]);
+    if has_cover {
+        props.push(("schema:accessibilityFeature", "alternativeText"));
+    }
+    props.extend([
         ("schema:accessibilityFeature", "displayTransformability"),
         ("schema:accessibilityHazard", "none"),
-    ]
-    .into_iter()
-    .map(|(p, c)| MetadataOpfV3::new(p.to_owned(), c.to_owned()))
-    .collect();
-    let summary = "نص متدفق من اليمين إلى اليسار بخطوط مضمّنة، مع جدول محتويات وترتيب قراءة \
-                   منطقي وعناوين مهيكلة وحواشٍ مرتبطة بمواضع الإحالة إليها ذهابًا وإيابًا، \
-                   ولصورة الغلاف وصف نصي. لم يُدقَّق الكتاب وفق WCAG، فلا يدّعي مطابقة معيار \
-                   EPUB Accessibility.";
+    ]);
+    let mut out: Vec<MetadataOpfV3> = props
+        .into_iter()
+        .map(|(p, c)| MetadataOpfV3::new(p.to_owned(), c.to_owned()))
+        .collect();
+    let mut summary = String::from(
+        "نص متدفق من اليمين إلى اليسار بخطوط مضمّنة، مع جدول محتويات وترتيب قراءة منطقي \
+         وعناوين مهيكلة وحواشٍ مرتبطة بمواضع الإحالة إليها ذهابًا وإيابًا.",
+    );
+    if has_cover {
+        summary.push_str(" ولصورة الغلاف وصف نصي.");
+    }
+    summary.push_str(" لم يُدقَّق الكتاب وفق WCAG، فلا يدّعي مطابقة معيار EPUB Accessibility.");
     let mut m = MetadataOpfV3::new(
         "schema:accessibilitySummary".to_owned(),
         // epub-builder writes `content` as is: escape it here.
-        xhtml::escape(summary),
+        xhtml::escape(&summary),
     );
     m.add_xml_lang("ar".to_owned())
         .add_direction("rtl".to_owned());
@@ -747,6 +761,29 @@ mod tests {
         assert!(out.contains("/* direction: ltr; */"), "{out}");
         assert!(out.contains("content: \"direction: x;\""), "{out}");
         assert_eq!(strip_direction("p { text-align: start; }").1, 0);
+    }
+
+    #[test]
+    fn visual_mode_and_alt_text_are_claimed_only_with_a_cover() {
+        let has = |cover: bool, prop: &str, value: &str| {
+            accessibility_metadata(cover)
+                .iter()
+                .any(|m| m.property == prop && m.content == value)
+        };
+        assert!(has(true, "schema:accessMode", "visual"));
+        assert!(has(true, "schema:accessibilityFeature", "alternativeText"));
+        assert!(!has(false, "schema:accessMode", "visual"));
+        assert!(!has(
+            false,
+            "schema:accessibilityFeature",
+            "alternativeText"
+        ));
+        assert!(has(false, "schema:accessModeSufficient", "textual"));
+        assert!(
+            !accessibility_metadata(true)
+                .iter()
+                .any(|m| m.property == "dcterms:conformsTo")
+        );
     }
 
     #[test]
