@@ -85,9 +85,9 @@ pub fn render_cover_png(ctx: &Context) -> Result<Vec<u8>, Diagnostic> {
     render_png(ctx, Mode::Cover, &[], 1600.0)
 }
 
-/// Render sample paragraphs (as plain text, like a paragraph of a source) on a small page of the
-/// book template to a PNG `height`-independent at `pixel_per_pt`; used by the reference-render
-/// tests of shaping and direction.
+/// Render sample paragraphs (plain text, as a paragraph of a source) on a small page of the
+/// book template to a PNG at `pixel_per_pt` pixels per point; used by the reference renders of
+/// shaping and direction in the tests.
 pub fn render_sample_png(
     ctx: &Context,
     paragraphs: &[&str],
@@ -292,7 +292,7 @@ fn render_pdf(ctx: &Context, diags: &mut Vec<Diagnostic>) -> Option<Vec<u8>> {
     let options = PdfOptions {
         ident: Smart::Custom(ident),
         creator: Smart::Custom(Some(format!("publish {}", env!("CARGO_PKG_VERSION")))),
-        timestamp: world::datetime(meta.timestamp, 0).map(Timestamp::new_utc),
+        timestamp: world::datetime(meta.timestamp).map(Timestamp::new_utc),
         standards,
         tagged: true,
         ..PdfOptions::default()

@@ -393,7 +393,8 @@ enum Class {
 }
 
 fn class(word: &str) -> Class {
-    let rtl = word.chars().any(is_rtl);
+    // Letters decide; Arabic punctuation (، ؛ ؟) and digits are neutral.
+    let rtl = word.chars().any(|c| is_rtl(c) && c.is_alphabetic());
     if rtl {
         Class::Rtl
     } else if word.chars().any(is_ltr_letter) {

@@ -134,9 +134,8 @@ impl BookWorld {
     }
 }
 
-/// `(year, month, day)` and seconds of the day of a timestamp, shifted by `offset_hours`.
-pub fn datetime(timestamp: i64, offset_hours: i64) -> Option<Datetime> {
-    let ts = timestamp.checked_add(offset_hours.checked_mul(3600)?)?;
+/// The UTC date and time of a timestamp (seconds since the epoch).
+pub fn datetime(ts: i64) -> Option<Datetime> {
     let date = crate::format_date(ts);
     let mut it = date.split('-');
     let y: i32 = it.next()?.parse().ok()?;
@@ -194,6 +193,50 @@ impl World for BookWorld {
     fn today(&self, offset: Option<typst::foundations::Duration>) -> Option<Datetime> {
         // Always the build date, never the clock (issue 3): an offset only shifts it.
         let shift = offset.map_or(0, |d| d.seconds() as i64);
-        datetime(self.timestamp.checked_add(shift)?, 0)
+        datetime(self.timestamp.checked_add(shift)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn world() -> BookWorld {
+        let fonts = Arc::new(FontSet::new(&[]).unwrap());
+        BookWorld::new(
+            fonts,
+            "= x",
+            b"{}".to_vec(),
+            &[("mode", "book")],
+            1795478400,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn serves_only_the_allow_list() {
+        let w = world();
+        assert!(w.file(file_id(DATA_PATH).unwrap()).is_ok());
+        assert!(w.source(w.main()).is_ok());
+        for path in [
+            "/etc/passwd",
+            "/book.json",
+            "/publish/../etc/hostname",
+            "/fonts/x.ttf",
+        ] {
+            let id = file_id(path).unwrap();
+            assert!(w.file(id).is_err(), "{path}");
+            assert!(w.source(id).is_err(), "{path}");
+        }
+    }
+
+    #[test]
+    fn today_is_the_build_date() {
+        let w = world();
+        let d = w.today(None).unwrap();
+        assert_eq!(
+            (d.year(), d.month(), d.day()),
+            (Some(2026), Some(11), Some(24))
+        );
     }
 }
