@@ -581,6 +581,22 @@ fn hostile_text_is_data() {
     ] {
         assert!(text.contains(literal), "`{literal}` is not shown literally");
     }
+    // A safe link with characters URLs may not contain stays a link, percent-encoded.
+    let hrefs: Vec<String> = pkg
+        .parts()
+        .iter()
+        .flat_map(|d| d.find_all("a"))
+        .filter_map(|a| a.attr("href").map(str::to_owned))
+        .collect();
+    assert!(
+        hrefs.contains(&"https://example.org/?a=1&b=%3C2%3E&c=%7Bx%7D".to_owned()),
+        "{hrefs:?}"
+    );
+    assert!(
+        !hrefs
+            .iter()
+            .any(|h| h.starts_with("javascript:") || h.starts_with("data:"))
+    );
     // The hostile title reaches the navigation and the NCX as text.
     assert!(
         pkg.toc()[0].contains("<script>alert('t')</script> ]]> &amp;"),

@@ -73,6 +73,43 @@ pub fn is_forbidden(c: char) -> bool {
         || (u & 0xFFFE) == 0xFFFE
 }
 
+/// Percent-encode the ASCII characters a URL may not contain (space, `"`, `<`, `>`, `\\`, `^`,
+/// `` ` ``, `{`, `|`, `}`, controls, a `#` after the fragment's, a `%` not starting an escape,
+/// and `[`/`]` outside the host), so the link is a valid URL with the same meaning. Non-ASCII
+/// characters are kept: they are valid in URLs as written in (X)HTML.
+pub fn encode_url(url: &str) -> String {
+    // `[` and `]` are allowed only in the host (IPv6 literals): `scheme://[::1]/`.
+    let host = url.find("://").map(|i| {
+        let start = i + 3;
+        let end = url[start..]
+            .find(['/', '?', '#'])
+            .map_or(url.len(), |j| start + j);
+        start..end
+    });
+    let bytes = url.as_bytes();
+    let mut out = String::with_capacity(url.len());
+    let mut seen_hash = false;
+    for (i, c) in url.char_indices() {
+        let in_host = host.as_ref().is_some_and(|h| h.contains(&i));
+        let encode = match c {
+            ' ' | '"' | '<' | '>' | '\\' | '^' | '`' | '{' | '|' | '}' => true,
+            '[' | ']' => !in_host,
+            '#' => std::mem::replace(&mut seen_hash, true),
+            '%' => {
+                !(bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                    && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+            }
+            c => c.is_ascii_control(),
+        };
+        if encode {
+            let _ = write!(out, "%{:02X}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// The forbidden characters in `s`, each once, for diagnostics.
 pub fn forbidden_chars(s: &str) -> Vec<char> {
     let mut out: Vec<char> = s.chars().filter(|c| is_forbidden(*c)).collect();
@@ -341,7 +378,12 @@ impl Renderer<'_> {
                 }
                 Inline::Link { url, content, span } => {
                     if crate::read::markdown::safe_url(url) {
-                        let _ = write!(out, "<a href=\"{}\">", escape(url));
+                        // EPUBCheck rejects hrefs that are not valid URLs (RSC-020).
+                        let href = match self.opts.flavor {
+                            Flavor::Epub => encode_url(url),
+                            Flavor::Html => url.clone(),
+                        };
+                        let _ = write!(out, "<a href=\"{}\">", escape(&href));
                         self.inlines(content, out, notes);
                         out.push_str("</a>");
                     } else {
@@ -504,6 +546,35 @@ fn find_note_line(blocks: &[Block], label: &str) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_are_percent_encoded_only_where_invalid() {
+        for (input, want) in [
+            (
+                "https://example.org/?a=1&b=<2>",
+                "https://example.org/?a=1&b=%3C2%3E",
+            ),
+            (
+                "https://example.org/a b/\"q\"#f#g",
+                "https://example.org/a%20b/%22q%22#f%23g",
+            ),
+            ("https://[::1]:8080/x[1]", "https://[::1]:8080/x%5B1%5D"),
+            (
+                "https://example.org/%D8%A7%zz",
+                "https://example.org/%D8%A7%25zz",
+            ),
+            (
+                "https://ar.wikipedia.org/wiki/بغداد",
+                "https://ar.wikipedia.org/wiki/بغداد",
+            ),
+            (
+                "mailto:a@example.org?subject=x{y}",
+                "mailto:a@example.org?subject=x%7By%7D",
+            ),
+        ] {
+            assert_eq!(encode_url(input), want, "{input}");
+        }
+    }
 
     #[test]
     fn escape_hostile_strings() {
