@@ -219,9 +219,15 @@ fn hostile_text_prints_literally_and_reads_nothing() {
         "_y_",
         "`z`",
     ] {
+        // In content order, and as poppler reorders a line for reading (copy and paste).
         assert!(
             raw.contains(token),
             "`{token}` not printed literally:\n{raw}"
+        );
+        let read = normalise(&layer);
+        assert!(
+            read.contains(&normalise(token)),
+            "`{token}` not in reading order:\n{layer}"
         );
     }
     // Every character of the hostile paragraphs is in the text layer, as often as typed.
