@@ -73,6 +73,16 @@ pub fn is_forbidden(c: char) -> bool {
         || (u & 0xFFFE) == 0xFFFE
 }
 
+/// Does `url` start with a scheme (`https:`, `mailto:`), i.e. is it not a relative reference?
+fn has_scheme(url: &str) -> bool {
+    url.split_once(':').is_some_and(|(scheme, _)| {
+        scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    })
+}
+
 /// Percent-encode the ASCII characters a URL may not contain (space, `"`, `<`, `>`, `\\`, `^`,
 /// `` ` ``, `{`, `|`, `}`, controls, a `#` after the fragment's, a `%` not starting an escape,
 /// and `[`/`]` outside the host), so the link is a valid URL with the same meaning. Non-ASCII
@@ -377,7 +387,16 @@ impl Renderer<'_> {
                     out.push_str("</strong>");
                 }
                 Inline::Link { url, content, span } => {
-                    if crate::read::markdown::safe_url(url) {
+                    // Inside an EPUB a relative link points into the package, where the
+                    // source's pages (e.g. `part-1.html`) do not exist (EPUBCheck RSC-007).
+                    if self.opts.flavor == Flavor::Epub && !has_scheme(url) {
+                        self.warn(
+                            "epub-relative-link",
+                            span.line,
+                            format!("relative link `{url}` left out of the EPUB, which has no such file; its text is kept"),
+                        );
+                        self.inlines(content, out, notes);
+                    } else if crate::read::markdown::safe_url(url) {
                         // EPUBCheck rejects hrefs that are not valid URLs (RSC-020).
                         let href = match self.opts.flavor {
                             Flavor::Epub => encode_url(url),
@@ -574,6 +593,16 @@ mod tests {
         ] {
             assert_eq!(encode_url(input), want, "{input}");
         }
+    }
+
+    #[test]
+    fn relative_urls_have_no_scheme() {
+        assert!(has_scheme("https://example.org/a:b"));
+        assert!(has_scheme("mailto:a@example.org"));
+        assert!(!has_scheme("part-1.html"));
+        assert!(!has_scheme("../a:b"));
+        assert!(!has_scheme("#note"));
+        assert!(!has_scheme("فصل:١"));
     }
 
     #[test]
