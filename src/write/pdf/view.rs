@@ -58,6 +58,7 @@ pub fn book_view(ctx: &Context, samples: &[&str]) -> (Value, Vec<Diagnostic>) {
     };
     let conv = Conv { body_digits };
     let page = page_size(ctx, &mut diags);
+    let (lang, region) = typst_lang(book.meta.lang.as_str(), &mut diags);
     let digit_table: Vec<String> = (0..10).map(|d| digits.format(d)).collect();
     let mut parts = Vec::new();
     let mut sources = Vec::new();
@@ -134,7 +135,8 @@ pub fn book_view(ctx: &Context, samples: &[&str]) -> (Value, Vec<Diagnostic>) {
             "title": book.meta.title,
             "subtitle": book.meta.subtitle,
             "author": book.meta.author,
-            "lang": book.meta.lang.as_str(),
+            "lang": lang,
+            "region": region,
             "dir": book.meta.dir.as_str(),
             "keywords": book.meta.keywords,
             "publisher": book.meta.publisher,
@@ -156,6 +158,29 @@ pub fn book_view(ctx: &Context, samples: &[&str]) -> (Value, Vec<Diagnostic>) {
         "sample": sample,
     });
     (view, diags)
+}
+
+/// typst wants an ISO 639 language and an ISO 3166 region apart: `ar-EG` → (`ar`, `EG`).
+fn typst_lang(tag: &str, diags: &mut Vec<Diagnostic>) -> (String, Option<String>) {
+    let mut it = tag.split(['-', '_']);
+    let primary = it.next().unwrap_or("").to_ascii_lowercase();
+    let region = it
+        .find(|s| s.len() == 2 && s.chars().all(|c| c.is_ascii_alphabetic()))
+        .map(|s| s.to_ascii_uppercase());
+    if (2..=3).contains(&primary.len()) && primary.chars().all(|c| c.is_ascii_alphabetic()) {
+        (primary, region)
+    } else {
+        diags.push(
+            Diagnostic::warning(
+                "language",
+                format!(
+                    "language tag `{tag}` is not of the form `ar` or `ar-EG`; the PDF says `ar`"
+                ),
+            )
+            .file("publish.toml"),
+        );
+        ("ar".to_owned(), None)
+    }
 }
 
 /// Page size: a typst paper name, or width and height in points.
@@ -530,6 +555,19 @@ mod tests {
         let s = "أ *x* $x$ [a] <b> @x \\ // ب";
         let joined: String = split_runs(s).into_iter().map(|r| r.1).collect();
         assert_eq!(joined, s);
+    }
+
+    #[test]
+    fn language_tags() {
+        let mut d = Vec::new();
+        assert_eq!(
+            typst_lang("ar-EG", &mut d),
+            ("ar".into(), Some("EG".into()))
+        );
+        assert_eq!(typst_lang("fa", &mut d), ("fa".into(), None));
+        assert!(d.is_empty());
+        assert_eq!(typst_lang("x", &mut d), ("ar".into(), None));
+        assert_eq!(d.len(), 1);
     }
 
     #[test]
