@@ -711,8 +711,13 @@ fn identifier_and_cover_from_config() {
     assert_eq!(cover.1, png, "the configured cover is used as is");
     assert!(epubcheck(&book.path().join("output/book.epub")) || skip_note());
 
-    // A cover outside the book folder, or not an image, is refused.
+    // A cover outside the book folder (also through a symbolic link), or not an image, is
+    // refused.
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("/etc/passwd", book.path().join("art/link.png")).unwrap();
     for (cover, what) in [
+        #[cfg(unix)]
+        ("art/link.png", "outside the book folder"),
         ("../front.png", "book folder"),
         ("/etc/hostname", "book folder"),
         ("sources/mu.txt", "PNG or JPEG"),
