@@ -73,13 +73,16 @@ impl FontSet {
         }
         let key: [u8; 32] = hasher.finalize().into();
         let cache = CACHE.get_or_init(|| Mutex::new(BTreeMap::new()));
-        if let Some(set) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
-            return Ok(set);
+        // Parse while holding the lock: the PDF writer and the EPUB cover, running in parallel,
+        // then share one parse instead of racing to do it twice.
+        let mut map = cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(set) = map.get(&key) {
+            return Ok(set.clone());
         }
         let set = Arc::new(FontSet::new(files)?);
-        if let Ok(mut c) = cache.lock() {
-            c.insert(key, set.clone());
-        }
+        map.insert(key, set.clone());
         Ok(set)
     }
 }
