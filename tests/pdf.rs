@@ -315,7 +315,8 @@ fn paper_sizes_and_standards_come_from_the_config() {
     for (toml, size) in [
         ("[pdf]\npaper = \"us-trade\"\n", "432 x 648 pts"),
         (
-            "[pdf]\npaper = \"custom\"\nwidth = \"5in\"\nheight = \"8in\"\nstandard = [\"a-3b\"]\n",
+            "[pdf]\npaper = \"custom\"\nwidth = \"5in\"\nheight = \"8in\"\nstandard = [\"a-3b\"]\n\
+             body-digits = \"arabic-indic\"\n",
             "360 x 576 pts",
         ),
         (
@@ -329,8 +330,14 @@ fn paper_sizes_and_standards_come_from_the_config() {
         let info = run("pdfinfo", &[], &pdf);
         assert!(info.contains(size), "{toml}: {info}");
         let meta = run("pdfinfo", &["-meta"], &pdf);
+        let body = normalise(&pdftotext(&pdf, false));
         if toml.contains("a-3b") {
             assert!(meta.contains("<pdfaid:part>3</pdfaid:part>"), "{meta}");
+            // Body digits converted on request…
+            assert!(body.contains("عام٢٠١٤") && !body.contains("2014"), "{body}");
+        } else {
+            // …and as typed by default.
+            assert!(body.contains("2014") && !body.contains("٢٠١٤"), "{body}");
         }
         if toml.contains("standard = []") {
             assert!(!meta.contains("pdfaid:part"), "{meta}");
@@ -340,7 +347,7 @@ fn paper_sizes_and_standards_come_from_the_config() {
     let book = seed_book();
     std::fs::write(
         book.path().join("publish.toml"),
-        "[pdf]\npaper = \"letterish\"\nstandard = [\"a-9z\"]\n",
+        "[pdf]\npaper = \"letterish\"\nstandard = [\"a-9z\"]\nbody-digits = \"roman\"\n",
     )
     .unwrap();
     let out = publish()
@@ -351,6 +358,7 @@ fn paper_sizes_and_standards_come_from_the_config() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("paper `letterish`"), "{stderr}");
+    assert!(stderr.contains("body-digits `roman`"), "{stderr}");
     assert!(stderr.contains("standard `a-9z`"), "{stderr}");
 }
 
