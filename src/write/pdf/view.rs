@@ -3,6 +3,20 @@
 //!
 //! Text is never turned into typst markup: the template reads this JSON with `json(...)` and
 //! shows every string as plain text, so `#read(...)`, `*x*` or `$x$` in a source stay literal.
+//!
+//! The data a theme's `book.typ` receives at `/publish/book.json` (its contract):
+//! - `meta`: `title`, `subtitle`, `author`, `lang`, `region`, `dir` (`rtl`/`ltr`), `keywords`,
+//!   `publisher`, `rights` (absent values are `none`);
+//! - `fonts`: `body` and `code` family lists from `theme.toml`;
+//! - `page`: `{paper}` (a typst paper name) or `{width, height}` in points;
+//! - `digits`: the ten digit strings of generated numbers; `strings`: generated words
+//!   (`contents`, `colophon`, …) in the book's language;
+//! - `parts`: `{label, title, title-plain, blocks}`; `colophon`: `{sources: [{path, number,
+//!   sha256}], date, version}`; `sample`: paragraphs for reference renders;
+//! - nodes have a kind `k`: inline `t` (text), `ltr` (an isolated Latin run), `emph`, `strong`,
+//!   `link` (`url`), `code`, `br`, `note` (`b`: blocks); blocks `p`, `h` (`level`), `quote`,
+//!   `list` (`start`: `none` for bullets, `items`), `pre` (code block), `break`. Text is in `s`,
+//!   inline children in `c`, block children in `b`.
 
 use crate::Context;
 use crate::diag::Diagnostic;
