@@ -126,8 +126,7 @@ fn encode(page: &typst_layout::Page, pixel_per_pt: f32) -> Result<Vec<u8>, Diagn
         pixel_per_pt: typst::utils::Scalar::new(pixel_per_pt.into()),
         render_bleed: false,
     };
-    typst_render::render(page, &opts)
-        .encode_png()
+    guarded(|| typst_render::render(page, &opts).encode_png())?
         .map_err(|e| Diagnostic::error("pdf", format!("cannot encode the PNG: {e}")))
 }
 
@@ -245,17 +244,41 @@ fn compile_with(
     diags: &mut Vec<Diagnostic>,
 ) -> Option<PagedDocument> {
     let world = world(ctx, mode, samples, diags)?;
-    let warned = typst::compile::<PagedDocument>(&world);
+    typeset(ctx, &world, diags)
+}
+
+/// A panic inside typst is a bug there, but must not take the other writers down with it.
+fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, Diagnostic> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|e| {
+        let what = e
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| e.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Diagnostic::error("pdf", format!("typst failed unexpectedly: {what}"))
+            .hint("this is a bug: please report it with the sources that trigger it")
+    })
+}
+
+/// Lay the book out; typst's warnings and errors become ours.
+fn typeset(ctx: &Context, world: &BookWorld, diags: &mut Vec<Diagnostic>) -> Option<PagedDocument> {
+    let warned = match guarded(|| typst::compile::<PagedDocument>(world)) {
+        Ok(w) => w,
+        Err(d) => {
+            diags.push(d);
+            return None;
+        }
+    };
     diags.extend(
         warned
             .warnings
             .iter()
-            .map(|w| typst_diagnostic(ctx, &world, w)),
+            .map(|w| typst_diagnostic(ctx, world, w)),
     );
     match warned.output {
         Ok(doc) => Some(doc),
         Err(errors) => {
-            diags.extend(errors.iter().map(|e| typst_diagnostic(ctx, &world, e)));
+            diags.extend(errors.iter().map(|e| typst_diagnostic(ctx, world, e)));
             None
         }
     }
@@ -269,21 +292,9 @@ fn render_pdf(ctx: &Context, diags: &mut Vec<Diagnostic>) -> Option<Vec<u8>> {
         return None;
     }
     let standards = standards(ctx).ok()?;
+    // The view's own diagnostics were reported by `check` above.
     let world = world(ctx, Mode::Book, &[], &mut Vec::new())?;
-    let warned = typst::compile::<PagedDocument>(&world);
-    diags.extend(
-        warned
-            .warnings
-            .iter()
-            .map(|w| typst_diagnostic(ctx, &world, w)),
-    );
-    let doc = match warned.output {
-        Ok(doc) => doc,
-        Err(errors) => {
-            diags.extend(errors.iter().map(|e| typst_diagnostic(ctx, &world, e)));
-            return None;
-        }
-    };
+    let doc = typeset(ctx, &world, diags)?;
     let meta = &ctx.book.meta;
     let ident = meta
         .identifier
@@ -297,10 +308,14 @@ fn render_pdf(ctx: &Context, diags: &mut Vec<Diagnostic>) -> Option<Vec<u8>> {
         tagged: true,
         ..PdfOptions::default()
     };
-    match typst_pdf::pdf(&doc, &options) {
-        Ok(bytes) => Some(bytes),
-        Err(errors) => {
+    match guarded(|| typst_pdf::pdf(&doc, &options)) {
+        Ok(Ok(bytes)) => Some(bytes),
+        Ok(Err(errors)) => {
             diags.extend(errors.iter().map(|e| typst_diagnostic(ctx, &world, e)));
+            None
+        }
+        Err(d) => {
+            diags.push(d);
             None
         }
     }
