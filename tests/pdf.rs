@@ -770,3 +770,32 @@ fn right_binding_running_heads_and_folios() {
     );
     assert!(texts[5].ends_with('٦'), "folio ٦ on page 6: {}", texts[5]);
 }
+
+/// A theme whose fonts cannot show the generated part labels or digits is named as the cause.
+#[test]
+fn theme_fonts_must_cover_generated_text() {
+    let book = seed_book();
+    let theme = book.path().join("themes/default");
+    std::fs::create_dir_all(&theme).unwrap();
+    std::fs::write(
+        theme.join("theme.toml"),
+        "[fonts]\nfiles = [\"fonts/NotoSansMono-Regular.ttf\"]\nbody = [\"Noto Sans Mono\"]\ncode = [\"Noto Sans Mono\"]\n",
+    )
+    .unwrap();
+    let out = publish()
+        .args(["check", "--format", "pdf", "--book"])
+        .arg(book.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr
+            .contains("themes/default/theme.toml: error: no font of the theme has a glyph for «٠»"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("sources/000_45698de3c11125b4.txt:7:"),
+        "{stderr}"
+    );
+}

@@ -76,6 +76,25 @@ pub fn check(ctx: &Context, fonts: &FontSet) -> Vec<Diagnostic> {
         inlines(&part.title, file, &mut places);
         blocks(&part.blocks, file, &mut places);
     }
+    // Generated text (part labels, digits of page numbers) must print too; a theme whose fonts
+    // lack it is what needs fixing.
+    let digits = book_cfg.digits.unwrap_or_default();
+    let style = book_cfg.part_label.unwrap_or_default();
+    let generated: Vec<String> = ctx
+        .book
+        .parts
+        .iter()
+        .map(|p| p.label(style, digits))
+        .chain([(0..10).map(|d| digits.format(d)).collect::<String>()])
+        .collect();
+    let theme_toml = format!("themes/{}/theme.toml", ctx.theme.name);
+    for text in &generated {
+        places.push(Place {
+            text,
+            file: theme_toml.clone(),
+            line: None,
+        });
+    }
     let mut seen: BTreeSet<(char, String, Option<u32>)> = BTreeSet::new();
     let mut out = Vec::new();
     for place in &places {
