@@ -51,7 +51,15 @@ fn main() -> ExitCode {
         Ok(()) => {
             if !cli.quiet {
                 for path in &outcome.written {
-                    let _ = writeln!(stderr, "wrote {}", path.display());
+                    let path = path.strip_prefix(".").unwrap_or(path).display();
+                    let _ = match cli.diagnostics {
+                        DiagnosticsArg::Human => writeln!(stderr, "wrote {path}"),
+                        DiagnosticsArg::Json => writeln!(
+                            stderr,
+                            "{}",
+                            serde_json::json!({"severity": "info", "code": "wrote", "file": path.to_string()})
+                        ),
+                    };
                 }
             }
             ExitCode::SUCCESS

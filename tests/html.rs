@@ -267,9 +267,11 @@ fn hostile_text_is_shown_literally_and_creates_no_element() {
             assert!(!html.contains(bad), "{name}: {bad}");
         }
     }
-    // The index carries the text as data in a JavaScript string.
+    // The index carries the text as data in a JavaScript string, with `<`, `>` and `&` as
+    // \u escapes so nothing in it can close a script element.
     let index = read(&site.join("search-index.js"));
-    assert!(index.contains("<script>alert(1)</script>"));
+    assert!(index.contains(r"\u003cscript\u003ealert(1)\u003c/script\u003e"));
+    assert!(!index.contains('<'));
     assert_eq!(index.matches('\n').count(), 1, "one statement, one line");
 }
 

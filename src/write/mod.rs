@@ -121,6 +121,20 @@ pub fn write(format: OutputFormat, ctx: &Context, out_dir: &Path) -> Written {
     written
 }
 
+/// Give a finished output ordinary permissions (temporary files and folders start private).
+fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, mode);
+        Ok(())
+    }
+}
+
 /// Remove temporary files and folders left in `out_dir` by an interrupted earlier build
 /// (`.<name>.<random>.tmp` and `.<name>.old`); finished outputs are never touched.
 pub fn clean_stale(out_dir: &Path) {
@@ -168,6 +182,8 @@ pub fn place_with(
                 .suffix(".tmp")
                 .tempfile_in(out_dir)?;
             write_file(tmp.path(), bytes)?;
+            // Temporary files are created private (0600); a book is meant to be read by others.
+            set_mode(tmp.path(), 0o644)?;
             tmp.persist(&target).map_err(|e| e.error)?;
             Ok(target)
         }
@@ -190,6 +206,7 @@ pub fn place_with(
                 }
                 write_file(&path, bytes)?;
             }
+            set_mode(tmp.path(), 0o755)?;
             // Swap folders: the old one is moved aside, the new one renamed in, the old removed.
             let old = out_dir.join(format!(".{name}.old"));
             let _ = std::fs::remove_dir_all(&old);
@@ -247,8 +264,14 @@ mod tests {
             b"old book"
         );
         assert_eq!(listing(dir.path()), vec!["book.pdf"]);
-        // And a successful write replaces it.
+        // And a successful write replaces it, readable by others.
         place(&new, dir.path()).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("book.pdf")).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o644);
+        }
         assert_eq!(
             std::fs::read(dir.path().join("book.pdf")).unwrap().len(),
             10_000

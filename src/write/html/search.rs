@@ -189,6 +189,13 @@ impl Index {
                 .collect(),
         };
         let json = serde_json::to_string(&out).unwrap_or_else(|_| "null".to_owned());
+        // `<`, `>` and `&` only occur inside JSON strings: as \u escapes they read the same in
+        // JavaScript, and source text such as `</script>` can never end a script element even if
+        // the index is ever inlined into a page.
+        let json = json
+            .replace('<', "\\u003c")
+            .replace('>', "\\u003e")
+            .replace('&', "\\u0026");
         format!("window.publishSearchIndex = {json};\n")
     }
 }
