@@ -188,7 +188,24 @@ fn run_in_pool(opts: &Options, progress: &dyn Progress, outcome: &mut Outcome) {
         }
     }
     if failed > 0 {
-        outcome.result = Err(Error::Output(failed));
+        // A writer that failed because of the sources (e.g. a character no theme font has)
+        // is an error in the sources, not in writing the output.
+        let sources: std::collections::BTreeSet<&str> = ctx
+            .book
+            .parts
+            .iter()
+            .map(|p| p.source.path.as_str())
+            .collect();
+        let source_errors = outcome
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error() && d.file.as_deref().is_some_and(|f| sources.contains(f)))
+            .count();
+        outcome.result = Err(if source_errors > 0 {
+            Error::Sources(source_errors)
+        } else {
+            Error::Output(failed)
+        });
     }
 }
 

@@ -282,7 +282,11 @@ fn missing_glyph_fails_naming_char_file_and_line() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an error in the sources: {stderr}"
+    );
     assert!(
         stderr.contains("sources/001.txt:9:") && stderr.contains("漢"),
         "{stderr}"

@@ -269,7 +269,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join("book.pdf")).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.path().join("book.pdf"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o644);
         }
         assert_eq!(

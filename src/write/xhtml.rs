@@ -397,11 +397,9 @@ impl Renderer<'_> {
                         );
                         self.inlines(content, out, notes);
                     } else if crate::read::markdown::safe_url(url) {
-                        // EPUBCheck rejects hrefs that are not valid URLs (RSC-020).
-                        let href = match self.opts.flavor {
-                            Flavor::Epub => encode_url(url),
-                            Flavor::Html => url.clone(),
-                        };
+                        // EPUBCheck (RSC-020) and the Nu checker reject hrefs that are not
+                        // valid URLs.
+                        let href = encode_url(url);
                         let _ = write!(out, "<a href=\"{}\">", escape(&href));
                         self.inlines(content, out, notes);
                         out.push_str("</a>");

@@ -71,7 +71,9 @@ pub fn require_tool(program: &str, args: &[&str], install: &str) -> bool {
         );
         false
     } else {
-        panic!("`{program}` is needed by this test and is not installed: {install} (or set PUBLISH_SKIP_VALIDATORS=1 to skip locally)");
+        panic!(
+            "`{program}` is needed by this test and is not installed: {install} (or set PUBLISH_SKIP_VALIDATORS=1 to skip locally)"
+        );
     }
 }
 
@@ -79,13 +81,22 @@ pub fn require_tool(program: &str, args: &[&str], install: &str) -> bool {
 pub fn find_jar(file_name: &str) -> Option<PathBuf> {
     if let Ok(p) = std::env::var(format!(
         "PUBLISH_{}_JAR",
-        file_name.trim_end_matches(".jar").replace('-', "_").to_ascii_uppercase()
+        file_name
+            .trim_end_matches(".jar")
+            .replace('-', "_")
+            .to_ascii_uppercase()
     )) {
         return Some(PathBuf::from(p));
     }
     let mut roots: Vec<PathBuf> = Vec::new();
     for cmd in [
-        ("python3", &["-c", "import site,sys;print('\\n'.join(site.getsitepackages()))"][..]),
+        (
+            "python3",
+            &[
+                "-c",
+                "import site,sys;print('\\n'.join(site.getsitepackages()))",
+            ][..],
+        ),
         ("npm", &["root", "-g"][..]),
     ] {
         if let Ok(o) = Command::new(cmd.0).args(cmd.1).output() {
@@ -116,5 +127,6 @@ fn walk_find(dir: &Path, name: &str, depth: u32) -> Option<PathBuf> {
         }
     }
     dirs.sort();
-    dirs.into_iter().find_map(|d| walk_find(&d, name, depth - 1))
+    dirs.into_iter()
+        .find_map(|d| walk_find(&d, name, depth - 1))
 }
