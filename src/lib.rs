@@ -181,6 +181,9 @@ fn run_in_pool(opts: &Options, progress: &dyn Progress, outcome: &mut Outcome) {
     let mut failed = 0;
     for (f, w, elapsed) in results {
         outcome.timings.push((f.name().to_owned(), elapsed));
+        for (phase, t) in &w.timings {
+            outcome.timings.push((format!("{}: {phase}", f.name()), *t));
+        }
         outcome.diagnostics.extend(w.diagnostics);
         match w.path {
             Some(p) => outcome.written.push(p),

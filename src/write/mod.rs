@@ -61,6 +61,8 @@ pub struct Rendered {
     pub artifact: Option<Artifact>,
     /// Warnings (e.g. content it could not render) and errors.
     pub diagnostics: Vec<Diagnostic>,
+    /// Wall time of the writer's own phases (e.g. `typeset`, `export`), for `--timings`.
+    pub timings: Vec<(&'static str, std::time::Duration)>,
 }
 
 /// The result of writing one format to disk.
@@ -70,6 +72,8 @@ pub struct Written {
     pub path: Option<PathBuf>,
     /// Diagnostics of the writer and of placing its output.
     pub diagnostics: Vec<Diagnostic>,
+    /// The writer's phases, then `write` (placing the output on disk).
+    pub timings: Vec<(&'static str, std::time::Duration)>,
 }
 
 /// Render one format in memory.
@@ -95,7 +99,9 @@ pub fn write(format: OutputFormat, ctx: &Context, out_dir: &Path) -> Written {
     let mut written = Written {
         path: None,
         diagnostics: rendered.diagnostics,
+        timings: rendered.timings,
     };
+    let started = std::time::Instant::now();
     let failed = written.diagnostics.iter().any(|d| d.is_error());
     match rendered.artifact {
         Some(artifact) if !failed => match place(&artifact, out_dir) {
@@ -118,6 +124,7 @@ pub fn write(format: OutputFormat, ctx: &Context, out_dir: &Path) -> Written {
             }
         }
     }
+    written.timings.push(("write", started.elapsed()));
     written
 }
 

@@ -28,19 +28,22 @@ const COLOPHON_TITLE: &str = "بيانات النشر";
 /// Render the EPUB edition: `<slug>.epub`, or error diagnostics and no artifact.
 pub fn render(ctx: &Context) -> Rendered {
     let mut diagnostics = Vec::new();
-    match build(ctx, &mut diagnostics) {
+    let mut timings = Vec::new();
+    match build(ctx, &mut diagnostics, &mut timings) {
         Ok(bytes) => Rendered {
             artifact: Some(Artifact::File {
                 name: format!("{}.epub", ctx.book.meta.slug),
                 bytes,
             }),
             diagnostics,
+            timings,
         },
         Err(e) => {
             diagnostics.push(e);
             Rendered {
                 artifact: None,
                 diagnostics,
+                ..Rendered::default()
             }
         }
     }
@@ -105,7 +108,11 @@ pub fn nav_label(part: &Part, ctx: &Context) -> String {
     }
 }
 
-fn build(ctx: &Context, diags: &mut Vec<Diagnostic>) -> Result<Vec<u8>, Diagnostic> {
+fn build(
+    ctx: &Context,
+    diags: &mut Vec<Diagnostic>,
+    timings: &mut Vec<(&'static str, std::time::Duration)>,
+) -> Result<Vec<u8>, Diagnostic> {
     let meta = &ctx.book.meta;
     if ctx.book.parts.is_empty() {
         return Err(err("the book has no parts"));
@@ -140,7 +147,9 @@ fn build(ctx: &Context, diags: &mut Vec<Diagnostic>) -> Result<Vec<u8>, Diagnost
     b.set_uuid(uuid);
     b.set_publication_date(when);
     b.set_modified_date(when);
+    let started = std::time::Instant::now();
     let cover = cover(ctx, diags)?;
+    timings.push(("cover", started.elapsed()));
     for m in accessibility_metadata(cover.is_some()) {
         b.add_metadata_opf(Box::new(m));
     }

@@ -41,6 +41,22 @@ pub fn repack(epub: &[u8], patches: &Patches) -> Result<Vec<u8>, String> {
             .by_index(i)
             .map_err(|e| format!("cannot read entry {i}: {e}"))?;
         let name = entry.name().to_owned();
+        // Entries that need no patch are copied still compressed (fonts are most of the bytes:
+        // compressing them again would double the EPUB writer's time); only the time changes.
+        let patched = matches!(
+            name.as_str(),
+            "OEBPS/content.opf" | "OEBPS/nav.xhtml" | "OEBPS/toc.ncx"
+        );
+        let expected = if name == "mimetype" {
+            CompressionMethod::Stored
+        } else {
+            CompressionMethod::Deflated
+        };
+        if !patched && entry.compression() == expected && (name != "mimetype" || i == 0) {
+            out.raw_copy_file_touch(entry, time, Some(0o644))
+                .map_err(|e| format!("cannot copy {name}: {e}"))?;
+            continue;
+        }
         let mut bytes = Vec::new();
         entry
             .read_to_end(&mut bytes)

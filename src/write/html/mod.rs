@@ -187,6 +187,7 @@ pub fn render(ctx: &Context) -> Rendered {
             files,
         }),
         diagnostics,
+        ..Rendered::default()
     }
 }
 

@@ -27,7 +27,8 @@ const TEMPLATE: &str = "book.typ";
 /// Render the PDF edition.
 pub fn render(ctx: &Context) -> Rendered {
     let mut diagnostics = Vec::new();
-    let result = render_pdf(ctx, &mut diagnostics);
+    let mut timings = Vec::new();
+    let result = render_pdf(ctx, &mut diagnostics, &mut timings);
     if result.is_none() && !diagnostics.iter().any(|d| d.is_error()) {
         diagnostics.push(Diagnostic::error("pdf", "the PDF could not be typeset"));
     }
@@ -37,6 +38,7 @@ pub fn render(ctx: &Context) -> Rendered {
             bytes,
         }),
         diagnostics,
+        timings,
     }
 }
 
@@ -206,7 +208,23 @@ fn world(
         );
         return None;
     };
-    let (view, view_diags) = view::book_view(ctx, samples);
+    // The cover shows only metadata: it gets no parts, so typst does not parse the whole book.
+    let meta_only;
+    let view_ctx = if mode == Mode::Cover {
+        meta_only = Context {
+            book: crate::model::Book {
+                meta: ctx.book.meta.clone(),
+                parts: Vec::new(),
+            },
+            config: ctx.config.clone(),
+            theme: ctx.theme.clone(),
+            book_dir: ctx.book_dir.clone(),
+        };
+        &meta_only
+    } else {
+        ctx
+    };
+    let (view, view_diags) = view::book_view(view_ctx, samples);
     let failed = view_diags.iter().any(|d| d.is_error());
     diags.extend(view_diags);
     if failed {
@@ -284,17 +302,37 @@ fn typeset(ctx: &Context, world: &BookWorld, diags: &mut Vec<Diagnostic>) -> Opt
     }
 }
 
-fn render_pdf(ctx: &Context, diags: &mut Vec<Diagnostic>) -> Option<Vec<u8>> {
-    let checks = check(ctx);
-    let failed = checks.iter().any(|d| d.is_error());
-    diags.extend(checks);
+fn render_pdf(
+    ctx: &Context,
+    diags: &mut Vec<Diagnostic>,
+    timings: &mut Vec<(&'static str, std::time::Duration)>,
+) -> Option<Vec<u8>> {
+    let mut clock = std::time::Instant::now();
+    let mut lap = |name: &'static str| {
+        timings.push((name, clock.elapsed()));
+        clock = std::time::Instant::now();
+    };
+    // The checks of `check`, without building the view twice: `world` reports its diagnostics.
+    let fonts = match fonts(ctx) {
+        Ok(f) => f,
+        Err(d) => {
+            diags.push(d);
+            return None;
+        }
+    };
+    let glyph_errors = glyphs::check(ctx, &fonts);
+    let failed = glyph_errors.iter().any(|d| d.is_error());
+    diags.extend(glyph_errors);
+    let standards = standards(ctx).map_err(|d| diags.push(d)).ok();
     if failed {
         return None;
     }
-    let standards = standards(ctx).ok()?;
-    // The view's own diagnostics were reported by `check` above.
-    let world = world(ctx, Mode::Book, &[], &mut Vec::new())?;
+    // Built even when the standards are wrong, so every config mistake is reported at once.
+    let world = world(ctx, Mode::Book, &[], diags);
+    let (standards, world) = (standards?, world?);
+    lap("check and prepare data");
     let doc = typeset(ctx, &world, diags)?;
+    lap("typeset (typst)");
     let meta = &ctx.book.meta;
     let ident = meta
         .identifier
@@ -308,7 +346,9 @@ fn render_pdf(ctx: &Context, diags: &mut Vec<Diagnostic>) -> Option<Vec<u8>> {
         tagged: true,
         ..PdfOptions::default()
     };
-    match guarded(|| typst_pdf::pdf(&doc, &options)) {
+    let pdf = guarded(|| typst_pdf::pdf(&doc, &options));
+    lap("export (typst-pdf)");
+    match pdf {
         Ok(Ok(bytes)) => Some(bytes),
         Ok(Err(errors)) => {
             diags.extend(errors.iter().map(|e| typst_diagnostic(ctx, &world, e)));
