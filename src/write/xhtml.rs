@@ -424,7 +424,7 @@ impl Renderer<'_> {
                     }
                     if !self.notes.contains_key(label) {
                         self.warn(
-                            "missing-footnote",
+                            "footnote-missing",
                             span.line,
                             format!("footnote `[^{label}]` is referenced but never defined; the reference is shown as text"),
                         );
@@ -469,7 +469,7 @@ impl Renderer<'_> {
         for label in &unreferenced {
             let line = find_note_line(&self.part.blocks, label).unwrap_or(0);
             self.warn(
-                "unused-footnote",
+                "footnote-unused",
                 line,
                 format!("footnote `[^{label}]` is defined but never referenced; it is printed after the others"),
             );
