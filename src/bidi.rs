@@ -14,7 +14,7 @@ pub fn is_rtl_char(c: char) -> bool {
 
 /// Is `c` a strong left-to-right letter (Latin, Greek, Cyrillic, CJK…)?
 pub fn is_ltr_char(c: char) -> bool {
-    c.is_alphabetic() && !is_rtl_char(c)
+    !is_rtl_char(c) && c.is_alphabetic()
 }
 
 /// Sentence punctuation that belongs to the surrounding (Arabic) sentence, not to a Latin run.

@@ -25,6 +25,8 @@ pub fn fold(s: &str) -> String {
             'ک' => out.push('ك'),
             '\u{0660}'..='\u{0669}' => out.push(char::from(b'0' + (c as u32 - 0x0660) as u8)),
             '\u{06F0}'..='\u{06F9}' => out.push(char::from(b'0' + (c as u32 - 0x06F0) as u8)),
+            _ if c.is_ascii() => out.push(c.to_ascii_lowercase()),
+            '\u{0600}'..='\u{06FF}' => out.push(c),
             _ => out.extend(c.to_lowercase()),
         }
     }

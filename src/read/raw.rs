@@ -75,6 +75,9 @@ fn junk_key(text: &str) -> String {
     arabic::fold(text.trim_end_matches([':', '：', ' ', '.', '…']).trim())
 }
 
+/// Lines longer than this are text, never a junk line or the start of a junk block.
+const MAX_JUNK_LINE_BYTES: usize = 200;
+
 /// Mark junk lines. Returns one flag per line and the diagnostics describing what was removed.
 fn find_junk(lines: &[Line<'_>], junk: &JunkConfig, file: &str) -> (Vec<bool>, Vec<Diagnostic>) {
     let mut is_junk = vec![false; lines.len()];
@@ -84,6 +87,11 @@ fn find_junk(lines: &[Line<'_>], junk: &JunkConfig, file: &str) -> (Vec<bool>, V
     while i < lines.len() {
         let line = lines[i];
         if line.is_blank() {
+            i += 1;
+            continue;
+        }
+        // Junk lines and block starts are short: long lines (paragraphs) are never compared.
+        if line.text.len() > MAX_JUNK_LINE_BYTES {
             i += 1;
             continue;
         }

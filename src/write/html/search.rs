@@ -33,6 +33,14 @@ pub fn normalize(s: &str) -> String {
             _ => out.push(c),
         }
     }
+    // Arabic and ASCII have no case beyond A–Z: the common case avoids Unicode case tables.
+    if out
+        .chars()
+        .all(|c| c.is_ascii() || ('\u{0600}'..='\u{06FF}').contains(&c))
+    {
+        out.make_ascii_lowercase();
+        return out;
+    }
     // The whole string at once, as JavaScript's `toLowerCase` does (final sigma).
     out.to_lowercase()
 }
@@ -40,7 +48,8 @@ pub fn normalize(s: &str) -> String {
 /// Is `c` part of a word? Letters and numbers (Unicode `Alphabetic` and `N*`), the same set as
 /// `/[\p{Alphabetic}\p{N}]/u` in the script.
 pub fn is_word_char(c: char) -> bool {
-    c.is_alphabetic() || c.is_numeric()
+    // Arabic letters (and tatweel) first: `is_alphabetic` is a slow table search outside ASCII.
+    ('\u{0620}'..='\u{064A}').contains(&c) || c.is_alphabetic() || c.is_numeric()
 }
 
 /// The normalised words of `s`, in order (duplicates kept).

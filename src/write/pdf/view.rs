@@ -421,7 +421,7 @@ fn is_rtl(c: char) -> bool {
 }
 
 fn is_ltr_letter(c: char) -> bool {
-    c.is_alphabetic() && !is_rtl(c)
+    !is_rtl(c) && c.is_alphabetic()
 }
 
 #[derive(Clone, Copy, PartialEq)]
