@@ -4,7 +4,8 @@ use crate::model::{Digits, LabelStyle};
 
 /// Fold spelling variants so that words can be compared loosely: drop tashkeel, tatweel and
 /// invisible marks; unify alef forms, ى/ي, ة/ه, ؤ/و, ئ/ي; fold Arabic-Indic and Persian digits
-/// to Western; lower-case Latin. Used for matching only, never for the text of the book.
+/// to Western; lower-case (the whole string at once, as JavaScript's `toLowerCase`, so the site's
+/// search script folds the same way). Used for matching only, never for the text of the book.
 pub fn fold(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -25,12 +26,18 @@ pub fn fold(s: &str) -> String {
             'ک' => out.push('ك'),
             '\u{0660}'..='\u{0669}' => out.push(char::from(b'0' + (c as u32 - 0x0660) as u8)),
             '\u{06F0}'..='\u{06F9}' => out.push(char::from(b'0' + (c as u32 - 0x06F0) as u8)),
-            _ if c.is_ascii() => out.push(c.to_ascii_lowercase()),
-            '\u{0600}'..='\u{06FF}' => out.push(c),
-            _ => out.extend(c.to_lowercase()),
+            _ => out.push(c),
         }
     }
-    out
+    // Arabic and ASCII have no case beyond A–Z: the common case avoids Unicode case tables.
+    if out
+        .chars()
+        .all(|c| c.is_ascii() || ('\u{0600}'..='\u{06FF}').contains(&c))
+    {
+        out.make_ascii_lowercase();
+        return out;
+    }
+    out.to_lowercase()
 }
 
 /// Ordinal (and cardinal) unit words after [`fold`] and without «ال», with their value.

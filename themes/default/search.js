@@ -13,6 +13,8 @@
     "\u0625": "\u0627", // إ → ا
     "\u0622": "\u0627", // آ → ا
     "\u0671": "\u0627", // ٱ → ا
+    "\u0672": "\u0627", // ٲ → ا
+    "\u0673": "\u0627", // ٳ → ا
     "\u0649": "\u064A", // ى → ي
     "\u0626": "\u064A", // ئ → ي
     "\u06CC": "\u064A", // ی → ي
@@ -20,7 +22,7 @@
     "\u0624": "\u0648", // ؤ → و
     "\u06A9": "\u0643" // ک → ك
   };
-  var MAPPED = /[\u0623\u0625\u0622\u0671\u0649\u0626\u06CC\u0629\u0624\u06A9]/g;
+  var MAPPED = /[\u0623\u0625\u0622\u0671\u0672\u0673\u0649\u0626\u06CC\u0629\u0624\u06A9]/g;
   var DIGITS = /[\u0660-\u0669\u06F0-\u06F9]/g;
   var NON_WORD = /[^\p{Alphabetic}\p{N}]+/u;
   // A run of text that may hold one word, marks and tatweel included (for highlighting).

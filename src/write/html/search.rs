@@ -4,45 +4,15 @@
 //! `themes/default/search.js` applies the same rules to queries; `tests/html.rs` runs both on
 //! one table so they cannot drift apart. Everything here must stay in step with that script.
 
+use crate::read::arabic;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// Normalise text for matching: remove tashkeel, Quranic marks, tatweel and invisible format
-/// characters; unify أ إ آ ٱ → ا, ى ئ (and Persian ی) → ي, ة → ه, ؤ → و, Persian ک → ك;
-/// Arabic-Indic and Persian digits → Western; lower-case.
+/// Normalise text for matching: the readers' loose spelling fold ([`arabic::fold`]: tashkeel,
+/// tatweel and invisible marks removed; alef forms, ى/ي, ة/ه, ؤ/و, Persian ی/ک unified;
+/// Arabic-Indic and Persian digits → Western; lower-cased), which `search.js` mirrors.
 pub fn normalize(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            // Harakat, tanwin, shadda, sukun, hamza/madda above/below, dagger alef, Quranic marks.
-            '\u{064B}'..='\u{065F}' | '\u{0670}' | '\u{06D6}'..='\u{06ED}' => {}
-            // Tatweel; zero-width and bidi format characters (ZWNJ, ZWJ, LRM, RLM, ALM, BOM…).
-            '\u{0640}'
-            | '\u{200B}'..='\u{200F}'
-            | '\u{061C}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2066}'..='\u{2069}'
-            | '\u{FEFF}' => {}
-            'أ' | 'إ' | 'آ' | 'ٱ' => out.push('ا'),
-            'ى' | 'ئ' | 'ی' => out.push('ي'),
-            'ة' => out.push('ه'),
-            'ؤ' => out.push('و'),
-            'ک' => out.push('ك'),
-            '\u{0660}'..='\u{0669}' => out.push(char::from(b'0' + (c as u32 - 0x0660) as u8)),
-            '\u{06F0}'..='\u{06F9}' => out.push(char::from(b'0' + (c as u32 - 0x06F0) as u8)),
-            _ => out.push(c),
-        }
-    }
-    // Arabic and ASCII have no case beyond A–Z: the common case avoids Unicode case tables.
-    if out
-        .chars()
-        .all(|c| c.is_ascii() || ('\u{0600}'..='\u{06FF}').contains(&c))
-    {
-        out.make_ascii_lowercase();
-        return out;
-    }
-    // The whole string at once, as JavaScript's `toLowerCase` does (final sigma).
-    out.to_lowercase()
+    arabic::fold(s)
 }
 
 /// Is `c` part of a word? Letters and numbers (Unicode `Alphabetic` and `N*`), the same set as
@@ -137,8 +107,6 @@ pub struct Index {
     pub docs: Vec<Doc>,
     /// Whole normalised words → documents containing them (ascending, each once).
     pub words: BTreeMap<String, Vec<usize>>,
-    /// Stems (words without proclitics) → documents.
-    pub stems: BTreeMap<String, Vec<usize>>,
 }
 
 impl Index {
@@ -152,9 +120,6 @@ impl Index {
     pub fn add_doc(&mut self, part: usize, anchor: &str, text: &str) {
         let n = self.docs.len();
         for w in words(text) {
-            for s in stems(&w) {
-                push_once(self.stems.entry(s).or_default(), n);
-            }
             push_once(self.words.entry(w).or_default(), n);
         }
         self.docs.push(Doc {
@@ -164,9 +129,26 @@ impl Index {
         });
     }
 
+    /// Stems (words without proclitics) → documents (ascending, each once). Computed once per
+    /// distinct word, not once per occurrence: books repeat their words.
+    pub fn stems(&self) -> BTreeMap<String, Vec<usize>> {
+        let mut out: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (word, docs) in &self.words {
+            for s in stems(word) {
+                out.entry(s).or_default().extend_from_slice(docs);
+            }
+        }
+        for docs in out.values_mut() {
+            docs.sort_unstable();
+            docs.dedup();
+        }
+        out
+    }
+
     /// The index as a script assigning `window.publishSearchIndex`, so the site can load it
     /// with a `<script>` element from `file://` (where `fetch` is not allowed).
     pub fn to_js(&self) -> String {
+        let stems = self.stems();
         // Maps become sorted arrays of [key, docs]: smaller, and ordered for the script.
         #[derive(Serialize)]
         struct Out<'a> {
@@ -191,8 +173,7 @@ impl Index {
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_slice()))
                 .collect(),
-            stems: self
-                .stems
+            stems: stems
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_slice()))
                 .collect(),
@@ -246,8 +227,9 @@ mod tests {
         idx.add_doc(p, "p1", "الموصل والموصل الموصل");
         idx.add_doc(p, "p2", "بالموصل");
         assert_eq!(idx.words["الموصل"], [0]);
-        assert_eq!(idx.stems["موصل"], [0, 1]);
-        assert_eq!(idx.stems["الموصل"], [0, 1]);
+        let stems = idx.stems();
+        assert_eq!(stems["موصل"], [0, 1]);
+        assert_eq!(stems["الموصل"], [0, 1]);
         assert!(idx.to_js().starts_with("window.publishSearchIndex = {"));
     }
 }
