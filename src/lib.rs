@@ -50,7 +50,7 @@ pub struct Options {
 pub struct Outcome {
     /// Diagnostics, sorted by file and line, each once.
     pub diagnostics: Vec<Diagnostic>,
-    /// The book model, when the sources could be assembled.
+    /// The book model, when the sources could be assembled and only checked (`check`, `--emit`).
     pub book: Option<Book>,
     /// Paths written, in format order.
     pub written: Vec<PathBuf>,
@@ -134,7 +134,10 @@ fn run_in_pool(opts: &Options, progress: &dyn Progress, outcome: &mut Outcome) {
     outcome
         .timings
         .push(("read and assemble".into(), started.elapsed()));
-    outcome.book = Some(ctx.book.clone());
+    // Only `check` (and so `--emit model`) hands the model back: a build does not copy it.
+    if opts.check_only {
+        outcome.book = Some(ctx.book.clone());
+    }
     let errors = outcome.diagnostics.iter().filter(|d| d.is_error()).count();
     if errors > 0 {
         outcome.result = Err(Error::Sources(errors));
