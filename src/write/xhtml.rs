@@ -162,17 +162,7 @@ struct Renderer<'a> {
 
 /// Render the body of `part` (its blocks, then its footnotes).
 pub fn part_body(part: &Part, opts: &Options) -> Body {
-    let mut r = Renderer {
-        part,
-        opts,
-        rtl: part.dir == crate::model::Dir::Rtl,
-        note_numbers: BTreeMap::new(),
-        note_order: Vec::new(),
-        notes: BTreeMap::new(),
-        anchors: Vec::new(),
-        diagnostics: Vec::new(),
-        counter: 0,
-    };
+    let mut r = Renderer::new(part, opts);
     collect_notes(&part.blocks, &mut r.notes);
     let mut html = String::new();
     for b in &part.blocks {
@@ -206,17 +196,7 @@ pub fn part_body(part: &Part, opts: &Options) -> Body {
 
 /// Render inline content (e.g. a part title) to markup.
 pub fn inlines(part: &Part, content: &[Inline], opts: &Options) -> String {
-    let mut r = Renderer {
-        part,
-        opts,
-        rtl: part.dir == crate::model::Dir::Rtl,
-        note_numbers: BTreeMap::new(),
-        note_order: Vec::new(),
-        notes: BTreeMap::new(),
-        anchors: Vec::new(),
-        diagnostics: Vec::new(),
-        counter: 0,
-    };
+    let mut r = Renderer::new(part, opts);
     let mut out = String::new();
     r.inlines(content, &mut out, false);
     out
@@ -266,6 +246,22 @@ fn collect_notes<'a>(blocks: &'a [Block], notes: &mut BTreeMap<String, &'a [Bloc
             Block::Quote { blocks, .. } => collect_notes(blocks, notes),
             Block::List { items, .. } => items.iter().for_each(|i| collect_notes(i, notes)),
             _ => {}
+        }
+    }
+}
+
+impl<'a> Renderer<'a> {
+    fn new(part: &'a Part, opts: &'a Options) -> Self {
+        Renderer {
+            part,
+            opts,
+            rtl: part.dir == crate::model::Dir::Rtl,
+            note_numbers: BTreeMap::new(),
+            note_order: Vec::new(),
+            notes: BTreeMap::new(),
+            anchors: Vec::new(),
+            diagnostics: Vec::new(),
+            counter: 0,
         }
     }
 }

@@ -414,12 +414,10 @@ impl Site<'_> {
         out
     }
 
-    fn index_page(&self) -> String {
+    /// The book's title, subtitle and author, as `<div class="title-block">`.
+    fn title_block(&self) -> String {
         let meta = &self.book.meta;
-        let s = self.strings;
-        let mut out = self.head(&meta.title, "");
-        out.push_str(&self.banner(true));
-        out.push_str("<main id=\"main\">\n<div class=\"title-block\">\n");
+        let mut out = String::from("<div class=\"title-block\">\n");
         let _ = writeln!(out, "<h1>{}</h1>", escape(&meta.title));
         if let Some(sub) = &meta.subtitle {
             let _ = writeln!(out, "<p class=\"subtitle\">{}</p>", escape(sub));
@@ -428,11 +426,21 @@ impl Site<'_> {
             let _ = writeln!(
                 out,
                 "<p class=\"author\"><span class=\"visually-hidden\">{} </span>{}</p>",
-                s.by,
+                self.strings.by,
                 escape(a)
             );
         }
         out.push_str("</div>\n");
+        out
+    }
+
+    fn index_page(&self) -> String {
+        let meta = &self.book.meta;
+        let s = self.strings;
+        let mut out = self.head(&meta.title, "");
+        out.push_str(&self.banner(true));
+        out.push_str("<main id=\"main\">\n");
+        out.push_str(&self.title_block());
         if self.search {
             let _ = write!(
                 out,
@@ -489,20 +497,8 @@ impl Site<'_> {
         let s = self.strings;
         let mut out = self.head(&meta.title, "");
         out.push_str(&self.banner(false));
-        out.push_str("<main id=\"main\" class=\"whole\">\n<div class=\"title-block\">\n");
-        let _ = writeln!(out, "<h1>{}</h1>", escape(&meta.title));
-        if let Some(sub) = &meta.subtitle {
-            let _ = writeln!(out, "<p class=\"subtitle\">{}</p>", escape(sub));
-        }
-        if let Some(a) = &meta.author {
-            let _ = writeln!(
-                out,
-                "<p class=\"author\"><span class=\"visually-hidden\">{} </span>{}</p>",
-                s.by,
-                escape(a)
-            );
-        }
-        out.push_str("</div>\n");
+        out.push_str("<main id=\"main\" class=\"whole\">\n");
+        out.push_str(&self.title_block());
         let _ = write!(
             out,
             "<nav class=\"toc\" aria-labelledby=\"toc-heading\">\n<h2 id=\"toc-heading\">{}</h2>\n<ol>\n",
