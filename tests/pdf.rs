@@ -803,3 +803,68 @@ fn theme_fonts_must_cover_generated_text() {
         "{stderr}"
     );
 }
+
+/// A contents of several pages is right, and typst lays the book out in two passes, not three:
+/// the contents keeps its length on the first pass, so no page moves after it (each further
+/// pass re-lays the whole book). The passes are read from typst's own trace.
+#[test]
+fn long_contents_is_right_after_two_layout_passes() {
+    if !tools() {
+        return;
+    }
+    let parts: Vec<(String, Vec<u8>)> = (1..=150)
+        .map(|n| {
+            let title = if n == 150 { "الفصل الأخير" } else { "فصل من الفصول" };
+            let text = format!(
+                "+++\ntitle = \"{title}\"\npart = {n}\nseries = \"كتاب الفهرس الطويل\"\n+++\n\nفقرة قصيرة في الفصل.\n"
+            );
+            (format!("{n:03}.md"), text.into_bytes())
+        })
+        .collect();
+    let files: Vec<(&str, &[u8])> = parts.iter().map(|(n, b)| (n.as_str(), &b[..])).collect();
+    let book = book_with(&files);
+    let trace = book.path().join("trace.json");
+    publish()
+        .args(["--format", "pdf", "--book"])
+        .arg(book.path())
+        .env("PUBLISH_TYPST_TRACE", &trace)
+        .assert()
+        .success();
+    let events: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(&trace).unwrap()).unwrap();
+    let passes = events
+        .iter()
+        .filter(|e| e["ph"] == "B" && e["name"].as_str().is_some_and(|n| n.starts_with("iter (")))
+        .count();
+    assert_eq!(passes, 2, "typst layout passes");
+
+    let pdf = book.path().join("output").join("book.pdf");
+    let texts: Vec<String> = pdftotext(&pdf, false)
+        .split('\u{c}')
+        .map(normalise)
+        .collect();
+    let last = normalise("الفصل الأخير");
+    let holding: Vec<usize> = (0..texts.len())
+        .filter(|&i| texts[i].contains(&last))
+        .collect();
+    assert_eq!(
+        holding.len(),
+        2,
+        "one contents page and the part itself: {holding:?}"
+    );
+    let (contents, opening) = (holding[0], holding[1] + 1);
+    assert!(
+        contents >= 6,
+        "the contents spans several pages (ends on page {})",
+        contents + 1
+    );
+    // The entry reads «label: title ..... folio»; the folio is in Arabic-Indic digits.
+    let entry = &texts[contents][texts[contents].find(&last).unwrap()..];
+    let folio: String = entry
+        .chars()
+        .skip_while(|c| !('٠'..='٩').contains(c))
+        .take_while(|c| ('٠'..='٩').contains(c))
+        .map(|c| char::from(b'0' + (c as u32 - 0x660) as u8))
+        .collect();
+    assert_eq!(folio, opening.to_string(), "contents entry: {entry}");
+}

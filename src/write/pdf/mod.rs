@@ -12,6 +12,8 @@ pub mod world;
 use super::{Artifact, Rendered};
 use crate::Context;
 use crate::diag::Diagnostic;
+use std::io::Write;
+use std::path::Path;
 use std::sync::Arc;
 use typst::WorldExt;
 use typst::diag::{Severity, SourceDiagnostic};
@@ -280,6 +282,10 @@ fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, Diagnostic> {
 
 /// Lay the book out; typst's warnings and errors become ours.
 fn typeset(ctx: &Context, world: &BookWorld, diags: &mut Vec<Diagnostic>) -> Option<PagedDocument> {
+    let trace = std::env::var_os("PUBLISH_TYPST_TRACE");
+    if trace.is_some() {
+        typst_timing::enable();
+    }
     let warned = match guarded(|| typst::compile::<PagedDocument>(world)) {
         Ok(w) => w,
         Err(d) => {
@@ -287,6 +293,9 @@ fn typeset(ctx: &Context, world: &BookWorld, diags: &mut Vec<Diagnostic>) -> Opt
             return None;
         }
     };
+    if let Some(path) = trace {
+        diags.extend(write_trace(ctx, world, &path).err());
+    }
     diags.extend(
         warned
             .warnings
@@ -300,6 +309,29 @@ fn typeset(ctx: &Context, world: &BookWorld, diags: &mut Vec<Diagnostic>) -> Opt
             None
         }
     }
+}
+
+/// Writes typst's own trace of the layout (`PUBLISH_TYPST_TRACE=file.json`, for profiling the
+/// template): a Chrome trace (open it in `chrome://tracing` or Perfetto) of every layout pass.
+fn write_trace(ctx: &Context, world: &BookWorld, path: &std::ffi::OsStr) -> Result<(), Diagnostic> {
+    let failed = |e: String| {
+        Diagnostic::warning(
+            "trace-not-written",
+            format!(
+                "cannot write typst's trace to {}: {e}",
+                Path::new(path).display()
+            ),
+        )
+    };
+    let file = std::fs::File::create(path).map_err(|e| failed(e.to_string()))?;
+    let mut out = std::io::BufWriter::new(file);
+    typst_timing::export_json(&mut out, |span| {
+        template_line(world, typst::syntax::Span::from_raw(span))
+            .map(|line| (theme_file(ctx, TEMPLATE), line))
+            .unwrap_or_default()
+    })
+    .map_err(failed)?;
+    out.flush().map_err(|e| failed(e.to_string()))
 }
 
 fn render_pdf(
@@ -361,19 +393,20 @@ fn render_pdf(
     }
 }
 
+/// The line of the template a span points into, if it points into the template.
+fn template_line(world: &BookWorld, span: impl Into<typst::syntax::DiagSpan>) -> Option<u32> {
+    let span = span.into();
+    if span.id()? != world.main_source().id() {
+        return None;
+    }
+    let range = world.range(span)?;
+    Some(crate::diag::line_col(world.main_source().text(), range.start).0)
+}
+
 /// A typst error or warning as one of ours, pointing into the template when it can.
 fn typst_diagnostic(ctx: &Context, world: &BookWorld, d: &SourceDiagnostic) -> Diagnostic {
     let mut message = format!("typst: {}", d.message);
-    let file_and_line = d.span.id().and_then(|id| {
-        let range = world.range(d.span)?;
-        if id == world.main_source().id() {
-            let text = world.main_source().text();
-            let (line, _) = crate::diag::line_col(text, range.start);
-            Some((theme_file(ctx, TEMPLATE), line))
-        } else {
-            None
-        }
-    });
+    let file_and_line = template_line(world, d.span).map(|line| (theme_file(ctx, TEMPLATE), line));
     for h in &d.hints {
         message.push_str(&format!("; {}", h.v));
     }
