@@ -14,6 +14,9 @@ pub fn is_rtl_char(c: char) -> bool {
 
 /// Is `c` a strong left-to-right letter (Latin, Greek, Cyrillic, CJK…)?
 pub fn is_ltr_char(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphabetic();
+    }
     !is_rtl_char(c) && c.is_alphabetic()
 }
 
@@ -30,6 +33,10 @@ fn is_trailing_punct(c: char) -> bool {
 /// tokens of digits and symbols between them (`PKCS #11`); trailing sentence punctuation is left
 /// out. Text that is entirely left-to-right yields one run covering it.
 pub fn ltr_runs(text: &str) -> Vec<Range<usize>> {
+    // Most of a right-to-left book has no left-to-right letter at all: answer that in one scan.
+    if !text.chars().any(is_ltr_char) {
+        return Vec::new();
+    }
     let mut tokens: Vec<(Range<usize>, Kind)> = Vec::new();
     let mut start = None;
     for (i, c) in text

@@ -4,10 +4,11 @@
 //! up first in the book's `themes/<name>/` folder and then among the compiled-in defaults, so a
 //! book overrides just the files it wants to change and `publish` works anywhere.
 
+use crate::write::pdf::world::FontSet;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Files of the default theme, compiled in. Paths are relative to `themes/default/`.
 const DEFAULTS: &[(&str, &[u8])] = &[
@@ -118,6 +119,8 @@ pub struct Theme {
     /// Parsed `theme.toml`.
     pub config: ThemeConfig,
     files: Arc<BTreeMap<String, Arc<Vec<u8>>>>,
+    /// The font files parsed for typst, on first use (see [`Theme::font_set`]).
+    font_set: Arc<OnceLock<Result<Arc<FontSet>, String>>>,
 }
 
 impl Theme {
@@ -173,6 +176,7 @@ impl Theme {
             name: name.to_owned(),
             config,
             files: Arc::new(files),
+            font_set: Arc::new(OnceLock::new()),
         })
     }
 
@@ -200,6 +204,15 @@ impl Theme {
             .iter()
             .filter_map(|p| self.file(p).map(|b| (p.as_str(), b)))
             .collect()
+    }
+
+    /// The theme's fonts parsed for typst, once per loaded theme: parsing them costs more than
+    /// typesetting a short book, and the PDF writer and the EPUB cover, running in parallel,
+    /// share one parse (the second waits for the first). An error names the unreadable file.
+    pub fn font_set(&self) -> Result<Arc<FontSet>, String> {
+        self.font_set
+            .get_or_init(|| FontSet::new(&self.fonts()).map(Arc::new))
+            .clone()
     }
 
     /// Every file of the theme, in path order.

@@ -327,6 +327,76 @@ impl Part {
     pub fn title_text(&self) -> String {
         Inline::plain(&self.title)
     }
+
+    /// Calls `f` with every piece of text of the part in reading order (title, blocks, notes
+    /// where they stand), with the line it starts on and how it is set. Code keeps its
+    /// newlines. Writers use it for what depends on all the text: glyph checks, fonts to embed.
+    pub fn for_each_text<'a>(&'a self, f: &mut impl FnMut(&'a str, u32, Setting)) {
+        let heading = Setting {
+            bold: true,
+            ..Setting::default()
+        };
+        each_inline_text(&self.title, heading, f);
+        each_block_text(&self.blocks, Setting::default(), f);
+    }
+}
+
+/// How a piece of text is set, as far as choosing a font face goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Setting {
+    /// In a heading (part titles included) or strong emphasis.
+    pub bold: bool,
+    /// In emphasis.
+    pub italic: bool,
+    /// Code, inline or block: set in the monospace family.
+    pub code: bool,
+}
+
+fn each_block_text<'a>(
+    blocks: &'a [Block],
+    set: Setting,
+    f: &mut impl FnMut(&'a str, u32, Setting),
+) {
+    for b in blocks {
+        match b {
+            Block::Heading { content, .. } => {
+                each_inline_text(content, Setting { bold: true, ..set }, f)
+            }
+            Block::Para { content, .. } => each_inline_text(content, set, f),
+            Block::Quote { blocks, .. } | Block::Footnote { blocks, .. } => {
+                each_block_text(blocks, set, f)
+            }
+            Block::List { items, .. } => items.iter().for_each(|i| each_block_text(i, set, f)),
+            Block::Code { text, span, .. } => f(text, span.line, Setting { code: true, ..set }),
+            Block::Break { .. } => {}
+        }
+    }
+}
+
+fn each_inline_text<'a>(
+    inlines: &'a [Inline],
+    set: Setting,
+    f: &mut impl FnMut(&'a str, u32, Setting),
+) {
+    for i in inlines {
+        match i {
+            Inline::Text { text, span } => f(text, span.line, set),
+            Inline::Code { text, span } => f(text, span.line, Setting { code: true, ..set }),
+            Inline::Emph { content, .. } => each_inline_text(
+                content,
+                Setting {
+                    italic: true,
+                    ..set
+                },
+                f,
+            ),
+            Inline::Strong { content, .. } => {
+                each_inline_text(content, Setting { bold: true, ..set }, f)
+            }
+            Inline::Link { content, .. } => each_inline_text(content, set, f),
+            Inline::NoteRef { .. } | Inline::LineBreak { .. } => {}
+        }
+    }
 }
 
 /// How part numbers are written in labels.

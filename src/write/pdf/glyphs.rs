@@ -4,8 +4,7 @@
 use super::world::FontSet;
 use crate::Context;
 use crate::diag::Diagnostic;
-use crate::model::{Block, Inline};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 /// Characters that never need a glyph: whitespace, controls and Unicode default-ignorables
 /// (bidi controls, ZWNJ/ZWJ, variation selectors, tags…).
@@ -22,29 +21,65 @@ pub fn is_ignorable(c: char) -> bool {
 /// One piece of book text and where it comes from.
 struct Place<'a> {
     text: &'a str,
-    file: String,
+    file: &'a str,
     line: Option<u32>,
+}
+
+/// Which characters the fonts can show, remembered: a book has a few hundred distinct
+/// characters but millions of them, and asking every font's character map each time is what
+/// would cost.
+struct Coverage<'f> {
+    fonts: &'f FontSet,
+    /// Basic Multilingual Plane: 0 not asked yet, 1 shown, 2 missing.
+    bmp: Vec<u8>,
+    astral: HashMap<char, bool>,
+}
+
+impl Coverage<'_> {
+    fn shows(&mut self, c: char) -> bool {
+        let fonts = self.fonts;
+        match self.bmp.get_mut(c as usize) {
+            Some(known @ 0) => {
+                let shown = fonts.covers(c);
+                *known = if shown { 1 } else { 2 };
+                shown
+            }
+            Some(known) => *known == 1,
+            None => *self.astral.entry(c).or_insert_with(|| fonts.covers(c)),
+        }
+    }
 }
 
 /// Report every character of the book that no theme font can show, once per file and line.
 pub fn check(ctx: &Context, fonts: &FontSet) -> Vec<Diagnostic> {
-    let mut places = Vec::new();
     let meta = &ctx.book.meta;
     let book_cfg = &ctx.config.book;
     let first_source = ctx
         .book
         .parts
         .first()
-        .map(|p| p.source.path.clone())
-        .unwrap_or_else(|| "publish.toml".into());
+        .map_or("publish.toml", |p| p.source.path.as_str());
     // Metadata comes from publish.toml when configured there, else from the parts.
     let meta_file = |configured: bool| {
         if configured {
-            "publish.toml".to_owned()
+            "publish.toml"
         } else {
-            first_source.clone()
+            first_source
         }
     };
+    let theme_toml = format!("themes/{}/theme.toml", ctx.theme.name);
+    // Generated text (part labels, digits of page numbers) must print too; a theme whose fonts
+    // lack it is what needs fixing.
+    let digits = book_cfg.digits.unwrap_or_default();
+    let style = book_cfg.part_label.unwrap_or_default();
+    let generated: Vec<String> = ctx
+        .book
+        .parts
+        .iter()
+        .map(|p| p.label(style, digits))
+        .chain([(0..10).map(|d| digits.format(d)).collect::<String>()])
+        .collect();
+    let mut places = Vec::new();
     places.push(Place {
         text: &meta.title,
         file: meta_file(book_cfg.title.is_some()),
@@ -67,42 +102,34 @@ pub fn check(ctx: &Context, fonts: &FontSet) -> Vec<Diagnostic> {
     for k in &meta.keywords {
         places.push(Place {
             text: k,
-            file: "publish.toml".into(),
+            file: "publish.toml",
             line: None,
         });
     }
     for part in &ctx.book.parts {
-        let file = &part.source.path;
-        inlines(&part.title, file, &mut places);
-        blocks(&part.blocks, file, &mut places);
+        let file = part.source.path.as_str();
+        part.for_each_text(&mut |text, line, _| push_lines(text, file, line, &mut places));
     }
-    // Generated text (part labels, digits of page numbers) must print too; a theme whose fonts
-    // lack it is what needs fixing.
-    let digits = book_cfg.digits.unwrap_or_default();
-    let style = book_cfg.part_label.unwrap_or_default();
-    let generated: Vec<String> = ctx
-        .book
-        .parts
-        .iter()
-        .map(|p| p.label(style, digits))
-        .chain([(0..10).map(|d| digits.format(d)).collect::<String>()])
-        .collect();
-    let theme_toml = format!("themes/{}/theme.toml", ctx.theme.name);
     for text in &generated {
         places.push(Place {
             text,
-            file: theme_toml.clone(),
+            file: &theme_toml,
             line: None,
         });
     }
-    let mut seen: BTreeSet<(char, String, Option<u32>)> = BTreeSet::new();
+    let mut coverage = Coverage {
+        fonts,
+        bmp: vec![0; 0x10000],
+        astral: HashMap::new(),
+    };
+    let mut seen: BTreeSet<(char, &str, Option<u32>)> = BTreeSet::new();
     let mut out = Vec::new();
     for place in &places {
         for c in place.text.chars() {
-            if is_ignorable(c) || fonts.covers(c) {
+            if is_ignorable(c) || coverage.shows(c) {
                 continue;
             }
-            if !seen.insert((c, place.file.clone(), place.line)) {
+            if !seen.insert((c, place.file, place.line)) {
                 continue;
             }
             let mut d = Diagnostic::error(
@@ -112,7 +139,7 @@ pub fn check(ctx: &Context, fonts: &FontSet) -> Vec<Diagnostic> {
                     c as u32
                 ),
             )
-            .file(place.file.clone())
+            .file(place.file)
             .hint(format!(
                 "remove or replace the character, or add a font that covers it to the theme's [fonts] files (theme fonts: {})",
                 ctx.theme.config.fonts.files.join(", ")
@@ -126,43 +153,12 @@ pub fn check(ctx: &Context, fonts: &FontSet) -> Vec<Diagnostic> {
     out
 }
 
-fn blocks<'a>(bs: &'a [Block], file: &str, out: &mut Vec<Place<'a>>) {
-    for b in bs {
-        match b {
-            Block::Heading { content, .. } | Block::Para { content, .. } => {
-                inlines(content, file, out)
-            }
-            Block::Quote { blocks: inner, .. } | Block::Footnote { blocks: inner, .. } => {
-                blocks(inner, file, out)
-            }
-            Block::List { items, .. } => items.iter().for_each(|i| blocks(i, file, out)),
-            Block::Code { text, span, .. } => push_lines(text, file, span.line, out),
-            Block::Break { .. } => {}
-        }
-    }
-}
-
-fn inlines<'a>(is: &'a [Inline], file: &str, out: &mut Vec<Place<'a>>) {
-    for i in is {
-        match i {
-            Inline::Text { text, span } | Inline::Code { text, span } => {
-                push_lines(text, file, span.line, out)
-            }
-            Inline::Emph { content, .. } | Inline::Strong { content, .. } => {
-                inlines(content, file, out)
-            }
-            Inline::Link { content, .. } => inlines(content, file, out),
-            Inline::NoteRef { .. } | Inline::LineBreak { .. } => {}
-        }
-    }
-}
-
 /// Text spanning several source lines is split so each character gets its own line number.
-fn push_lines<'a>(text: &'a str, file: &str, first: u32, out: &mut Vec<Place<'a>>) {
+fn push_lines<'a>(text: &'a str, file: &'a str, first: u32, out: &mut Vec<Place<'a>>) {
     for (n, line) in text.split('\n').enumerate() {
         out.push(Place {
             text: line,
-            file: file.to_owned(),
+            file,
             line: Some(first.saturating_add(n as u32)),
         });
     }

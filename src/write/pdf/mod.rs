@@ -134,9 +134,9 @@ fn encode(page: &typst_layout::Page, pixel_per_pt: f32) -> Result<Vec<u8>, Diagn
         .map_err(|e| Diagnostic::error("pdf", format!("cannot encode the PNG: {e}")))
 }
 
-/// The theme's fonts, parsed once per process.
+/// The theme's fonts, parsed once per run.
 fn fonts(ctx: &Context) -> Result<Arc<FontSet>, Diagnostic> {
-    FontSet::shared(&ctx.theme.fonts()).map_err(|e| {
+    ctx.theme.font_set().map_err(|e| {
         Diagnostic::error("theme", e)
             .file(theme_file(ctx, "theme.toml"))
             .hint("list TrueType or OpenType files in [fonts] files")

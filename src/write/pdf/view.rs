@@ -421,6 +421,9 @@ fn is_rtl(c: char) -> bool {
 }
 
 fn is_ltr_letter(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphabetic();
+    }
     !is_rtl(c) && c.is_alphabetic()
 }
 
@@ -448,6 +451,14 @@ fn class(word: &str) -> Class {
 /// `PKCS #11` display in their own order; punctuation of the surrounding Arabic sentence and
 /// unbalanced brackets stay outside the run.
 pub fn split_runs(text: &str) -> Vec<(bool, String)> {
+    // Most of a right-to-left book has no left-to-right letter at all: answer that in one scan.
+    if !text.chars().any(is_ltr_letter) {
+        return if text.is_empty() {
+            Vec::new()
+        } else {
+            vec![(false, text.to_owned())]
+        };
+    }
     // Tokens: (start, end, is_space).
     let mut tokens: Vec<(usize, usize, bool)> = Vec::new();
     for (i, c) in text.char_indices() {

@@ -4,10 +4,8 @@
 //! Nothing on disk is ever read through this world: `#read("/etc/passwd")` in a template or a
 //! source can only fail with "file not found" (issue 3, issue 6).
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
 use typst::diag::{FileError, FileResult};
 use typst::foundations::{Bytes, Datetime, Dict, IntoValue};
 use typst::syntax::{FileId, RootedPath, Source, VirtualPath, VirtualRoot};
@@ -20,7 +18,7 @@ pub const MAIN_PATH: &str = "/book.typ";
 /// Virtual path of the book data read by the template with `json(...)`.
 pub const DATA_PATH: &str = "/publish/book.json";
 
-/// The theme's fonts, parsed once and shared by every world built from the same font files.
+/// The theme's fonts, parsed once per run (see `Theme::font_set`) and shared by every world.
 #[derive(Debug)]
 pub struct FontSet {
     /// Metadata of every face, in the order of `fonts`.
@@ -58,32 +56,6 @@ impl FontSet {
         self.fonts
             .iter()
             .any(|f| f.info().coverage.contains(c as u32))
-    }
-
-    /// The font set for these files, parsed on first use and cached for the process: parsing
-    /// fonts costs more than typesetting a short book.
-    pub fn shared(files: &[(&str, &[u8])]) -> Result<Arc<FontSet>, String> {
-        static CACHE: OnceLock<Mutex<BTreeMap<[u8; 32], Arc<FontSet>>>> = OnceLock::new();
-        let mut hasher = Sha256::new();
-        for (path, bytes) in files {
-            hasher.update((path.len() as u64).to_le_bytes());
-            hasher.update(path.as_bytes());
-            hasher.update((bytes.len() as u64).to_le_bytes());
-            hasher.update(bytes);
-        }
-        let key: [u8; 32] = hasher.finalize().into();
-        let cache = CACHE.get_or_init(|| Mutex::new(BTreeMap::new()));
-        // Parse while holding the lock: the PDF writer and the EPUB cover, running in parallel,
-        // then share one parse instead of racing to do it twice.
-        let mut map = cache
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(set) = map.get(&key) {
-            return Ok(set.clone());
-        }
-        let set = Arc::new(FontSet::new(files)?);
-        map.insert(key, set.clone());
-        Ok(set)
     }
 }
 
