@@ -461,6 +461,65 @@ fn seed_book_is_valid_rtl_and_labelled() {
     let sha = sha256_hex(&std::fs::read(common::seed()).unwrap());
     assert!(colophon.contains(&sha), "colophon lacks the source hash");
     assert!(colophon.contains(env!("CARGO_PKG_VERSION")));
+    // Only the faces the text uses: no emphasis and no Hebrew here; code in the colophon.
+    assert_eq!(
+        fonts_in(&epub),
+        [
+            "Amiri-Bold.ttf",
+            "Amiri-Regular.ttf",
+            "NotoSansMono-Regular.ttf"
+        ]
+    );
+    assert!(epubcheck(&book.path().join("output/book.epub")) || skip_note());
+}
+
+/// The font files in the archive (file names, sorted), after checking that every `url(...)`
+/// of the style sheet names one of them: no rule may point at a face that was left out.
+fn fonts_in(epub: &[u8]) -> Vec<String> {
+    let entries = entries(epub);
+    let names: Vec<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
+    let css = entries
+        .iter()
+        .find(|(n, _)| n == "OEBPS/stylesheet.css")
+        .map(|(_, b)| String::from_utf8_lossy(b).into_owned())
+        .expect("a style sheet");
+    for url in css.split("url(").skip(1) {
+        let target = url[..url.find(')').unwrap()].trim_matches(['"', '\'']);
+        assert!(
+            names.contains(&format!("OEBPS/{target}").as_str()),
+            "the style sheet names {target}, which is not in the EPUB"
+        );
+    }
+    let mut fonts: Vec<String> = names
+        .iter()
+        .filter(|n| n.starts_with("OEBPS/fonts/"))
+        .map(|n| n.trim_start_matches("OEBPS/fonts/").to_owned())
+        .collect();
+    fonts.sort();
+    fonts
+}
+
+/// Emphasis brings the italic face, emphasis in a heading the bold italic one, and Hebrew
+/// the Hebrew family; what the text does not use stays out, and the EPUB stays valid.
+#[test]
+fn embedded_fonts_follow_the_text() {
+    let plain = "+++\ntitle = \"فصل\"\npart = 1\nseries = \"كتاب\"\n+++\n\nنص عادي.\n";
+    let (epub, _) = build(common::book_with(&[("1.md", plain.as_bytes())]).path());
+    assert_eq!(fonts_in(&epub).len(), 3, "{:?}", fonts_in(&epub));
+
+    let rich = "+++\ntitle = \"فصل\"\npart = 1\nseries = \"كتاب\"\n+++\n\n## عنوان *مائل*\n\nنص *مائل* وكلمة عبرية: שָׁלוֹם.\n";
+    let book = common::book_with(&[("1.md", rich.as_bytes())]);
+    let (epub, _) = build(book.path());
+    let fonts = fonts_in(&epub);
+    for face in [
+        "Amiri-Regular.ttf",
+        "Amiri-Bold.ttf",
+        "Amiri-Italic.ttf",
+        "Amiri-BoldItalic.ttf",
+        "NotoSerifHebrew-Regular.ttf",
+    ] {
+        assert!(fonts.iter().any(|f| f == face), "{face} missing: {fonts:?}");
+    }
     assert!(epubcheck(&book.path().join("output/book.epub")) || skip_note());
 }
 

@@ -7,6 +7,7 @@
 //! the zip entry times. Source text only ever reaches the output escaped: through
 //! [`xhtml::escape`] in our documents, through epub-builder's escaper in the OPF/NCX/nav.
 
+mod fonts;
 mod pack;
 
 use super::xhtml::{self, Flavor};
@@ -17,6 +18,7 @@ use crate::model::{Digits, Meta, Part};
 use epub_builder::{
     EpubBuilder, EpubContent, EpubVersion, MetadataOpfV3, ReferenceType, ZipLibrary,
 };
+use rayon::prelude::*;
 use std::fmt::Write;
 use std::path::{Component, Path};
 
@@ -147,14 +149,54 @@ fn build(
     b.set_uuid(uuid);
     b.set_publication_date(when);
     b.set_modified_date(when);
-    let started = std::time::Instant::now();
-    let cover = cover(ctx, diags)?;
-    timings.push(("cover", started.elapsed()));
+    let digits = ctx.config.book.digits.unwrap_or_default();
+    let nav_labels: Vec<String> = ctx
+        .book
+        .parts
+        .iter()
+        .map(|part| clean(&nav_label(part, ctx), "navigation", &mut Vec::new()))
+        .collect();
+    // The cover (typeset by typst) and the parts' documents do not depend on each other: they
+    // are made in parallel, the parts among themselves too.
+    let ((cover, cover_diags, cover_time), part_docs) = rayon::join(
+        || {
+            let started = std::time::Instant::now();
+            let mut d = Vec::new();
+            let c = cover(ctx, &mut d);
+            (c, d, started.elapsed())
+        },
+        || {
+            ctx.book
+                .parts
+                .par_iter()
+                .zip(&nav_labels)
+                .map(|(part, label)| part_document(ctx, part, label, digits))
+                .collect::<Vec<_>>()
+        },
+    );
+    diags.extend(cover_diags);
+    timings.push(("cover", cover_time));
+    let cover = cover?;
     for m in accessibility_metadata(cover.is_some()) {
         b.add_metadata_opf(Box::new(m));
     }
 
-    let fonts = fonts(ctx, diags);
+    // The text around the parts, for the fonts it needs (the colophon's list of fonts aside).
+    let title_page = title_page(ctx);
+    let bare_colophon = colophon(ctx, &identifier, &[], digits);
+    let mut generated: Vec<&str> = vec![&title_page, &bare_colophon, TOC_NAME];
+    generated.extend(nav_labels.iter().map(String::as_str));
+    let generated_code: Vec<&str> = ctx
+        .book
+        .parts
+        .iter()
+        .flat_map(|p| [p.source.path.as_str(), p.source.sha256.as_str()])
+        .collect();
+    let text = fonts::Text {
+        generated: &generated,
+        generated_code: &generated_code,
+    };
+    let fonts = fonts::embedded(ctx, &text, diags);
     b.stylesheet(stylesheet(ctx, &fonts, diags).as_bytes())
         .map_err(lib)?;
     for f in &fonts {
@@ -184,16 +226,13 @@ fn build(
             .map_err(lib)?;
     }
 
-    let doc = page.render(&title, " epub:type=\"frontmatter\"", &title_page(ctx));
+    let doc = page.render(&title, " epub:type=\"frontmatter\"", &title_page);
     // No reftype: epub-builder would list an untitled title page in the guide.
     b.add_content(EpubContent::new("title.xhtml", doc.as_bytes()))
         .map_err(lib)?;
 
-    let digits = ctx.config.book.digits.unwrap_or_default();
-    for (i, part) in ctx.book.parts.iter().enumerate() {
+    for (i, ((doc, part_diags), label)) in part_docs.into_iter().zip(nav_labels).enumerate() {
         // The part's forbidden characters are reported once, by `part_body`.
-        let label = clean(&nav_label(part, ctx), "navigation", &mut Vec::new());
-        let (doc, part_diags) = part_document(ctx, part, &label, digits);
         diags.extend(part_diags);
         let mut content =
             EpubContent::new(format!("part-{:03}.xhtml", i + 1), doc.as_bytes()).title(label);
@@ -384,7 +423,7 @@ fn localise_digits(s: &str, digits: Digits) -> String {
 
 /// The colophon: identifier, build date, `publish` version, fonts and every source with its
 /// SHA-256, so a reader can check which texts the edition was made from.
-fn colophon(ctx: &Context, identifier: &str, fonts: &[Font<'_>], digits: Digits) -> String {
+fn colophon(ctx: &Context, identifier: &str, fonts: &[fonts::Font<'_>], digits: Digits) -> String {
     let meta = &ctx.book.meta;
     let e = xhtml::escape;
     let mut html = String::from("<section class=\"colophon\" epub:type=\"colophon\">\n");
@@ -447,66 +486,6 @@ fn colophon(ctx: &Context, identifier: &str, fonts: &[Font<'_>], digits: Digits)
     html
 }
 
-/// A theme font embedded in the EPUB.
-struct Font<'a> {
-    /// Path inside `OEBPS/`.
-    href: String,
-    bytes: &'a [u8],
-    media_type: &'static str,
-    family: String,
-    bold: bool,
-    italic: bool,
-}
-
-/// The theme's fonts, with family, weight and style taken from file names such as
-/// `fonts/NotoSerifHebrew-Bold.ttf` matched against the families named in `theme.toml`.
-fn fonts<'a>(ctx: &'a Context, diags: &mut Vec<Diagnostic>) -> Vec<Font<'a>> {
-    let cfg = &ctx.theme.config.fonts;
-    let families: Vec<&String> = cfg.body.iter().chain(cfg.code.iter()).collect();
-    let mut out = Vec::new();
-    for (i, (path, bytes)) in ctx.theme.fonts().into_iter().enumerate() {
-        let file = path.rsplit('/').next().unwrap_or(path);
-        let (stem, ext) = file.rsplit_once('.').unwrap_or((file, ""));
-        let media_type = match ext.to_ascii_lowercase().as_str() {
-            "ttf" => "font/ttf",
-            "otf" => "font/otf",
-            "woff" => "font/woff",
-            "woff2" => "font/woff2",
-            _ => {
-                diags.push(
-                    Diagnostic::warning(
-                        "font-not-embedded",
-                        format!("theme font `{path}` is not a TrueType, OpenType or WOFF file; it is not embedded in the EPUB"),
-                    ),
-                );
-                continue;
-            }
-        };
-        let safe = file
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-        let href = if safe {
-            format!("fonts/{file}")
-        } else {
-            format!("fonts/font-{i}.{}", ext.to_ascii_lowercase())
-        };
-        let (base, style) = stem.split_once('-').unwrap_or((stem, ""));
-        let family = families
-            .iter()
-            .find(|f| f.replace(' ', "").eq_ignore_ascii_case(base))
-            .map_or_else(|| base.to_owned(), |f| (*f).clone());
-        out.push(Font {
-            href,
-            bytes,
-            media_type,
-            family,
-            bold: style.contains("Bold"),
-            italic: style.contains("Italic"),
-        });
-    }
-    out
-}
-
 /// A CSS string literal (theme data, but quoted safely all the same).
 fn css_string(s: &str) -> String {
     let inner: String = s
@@ -518,7 +497,7 @@ fn css_string(s: &str) -> String {
 
 /// `stylesheet.css`: `@font-face` for the embedded fonts and the theme's families, then the
 /// content CSS shared with the HTML site (`book.css`), then the EPUB-only rules (`epub.css`).
-fn stylesheet(ctx: &Context, fonts: &[Font<'_>], diags: &mut Vec<Diagnostic>) -> String {
+fn stylesheet(ctx: &Context, fonts: &[fonts::Font<'_>], diags: &mut Vec<Diagnostic>) -> String {
     let mut css = String::from("/* Generated by publish: the theme's fonts, embedded. */\n");
     for f in fonts {
         let _ = writeln!(
@@ -544,7 +523,7 @@ fn stylesheet(ctx: &Context, fonts: &[Font<'_>], diags: &mut Vec<Diagnostic>) ->
     );
     for file in ["book.css", "epub.css"] {
         if let Some(text) = ctx.theme.text(file) {
-            let (text, dropped) = strip_direction(text);
+            let (text, dropped) = epub_css(text);
             if dropped > 0 {
                 diags.push(
                     Diagnostic::warning(
@@ -563,10 +542,12 @@ fn stylesheet(ctx: &Context, fonts: &[Font<'_>], diags: &mut Vec<Diagnostic>) ->
     css
 }
 
-/// Remove `direction` and `unicode-bidi` declarations, which EPUB 3 forbids in style sheets
-/// (EPUBCheck CSS-001) because direction belongs to the markup. Returns the CSS and how many
-/// declarations were removed. Comments and strings are copied untouched.
-fn strip_direction(css: &str) -> (String, usize) {
+/// A theme style sheet as the EPUB carries it. Removes `direction` and `unicode-bidi`
+/// declarations, which EPUB 3 forbids in style sheets (EPUBCheck CSS-001) because direction
+/// belongs to the markup, and the theme's `@font-face` rules: the EPUB declares the faces it
+/// embeds itself, and a rule for a face it leaves out would name a missing file. Returns the CSS
+/// and how many direction declarations were removed. Comments and strings are copied untouched.
+fn epub_css(css: &str) -> (String, usize) {
     let mut out = String::with_capacity(css.len());
     let mut removed = 0;
     let mut depth = 0usize;
@@ -597,6 +578,14 @@ fn strip_direction(css: &str) -> (String, usize) {
             out.push_str(&css[i..end]);
             i = end;
             decl_start = false;
+            continue;
+        }
+        if depth == 0
+            && rest
+                .get(..10)
+                .is_some_and(|h| h.eq_ignore_ascii_case("@font-face"))
+        {
+            i = rule_end(css, i);
             continue;
         }
         if decl_start && (c.is_ascii_alphabetic() || c == '-') {
@@ -639,6 +628,42 @@ fn strip_direction(css: &str) -> (String, usize) {
         i += c.len_utf8();
     }
     (out, removed)
+}
+
+/// Where the rule starting at `start` ends: after its block's closing brace (or its `;`),
+/// skipping braces inside strings and comments.
+fn rule_end(css: &str, start: usize) -> usize {
+    let mut depth = 0usize;
+    let mut quote = None;
+    let mut escaped = false;
+    let bytes = css.as_bytes();
+    let mut i = start;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == q {
+                quote = None;
+            }
+        } else if css[i..].starts_with("/*") {
+            i = css[i + 2..].find("*/").map_or(css.len(), |e| i + 2 + e + 2);
+            continue;
+        } else {
+            match b {
+                b'"' | b'\'' => quote = Some(b),
+                b'{' => depth += 1,
+                b'}' if depth <= 1 => return i + 1,
+                b'}' => depth -= 1,
+                b';' if depth == 0 => return i + 1,
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    css.len()
 }
 
 /// A cover image and its type.
@@ -760,7 +785,7 @@ mod tests {
     #[test]
     fn direction_declarations_are_removed_from_css() {
         let css = "code {\n  unicode-bidi: isolate;\n  direction: ltr;\n}\n@media print { pre { color: red; direction:rtl } }\n/* direction: ltr; */ p::after { content: \"direction: x;\"; }";
-        let (out, n) = strip_direction(css);
+        let (out, n) = epub_css(css);
         assert_eq!(n, 3, "{out}");
         assert!(
             !out.contains("isolate") && !out.contains("direction:rtl"),
@@ -769,7 +794,17 @@ mod tests {
         assert!(out.contains("color: red;"), "{out}");
         assert!(out.contains("/* direction: ltr; */"), "{out}");
         assert!(out.contains("content: \"direction: x;\""), "{out}");
-        assert_eq!(strip_direction("p { text-align: start; }").1, 0);
+        assert_eq!(epub_css("p { text-align: start; }").1, 0);
+    }
+
+    #[test]
+    fn theme_font_faces_are_left_to_the_writer() {
+        let css = "@font-face {\n  font-family: \"A}\";\n  src: url(\"fonts/A.ttf\");\n}\n/* @font-face { */\nbody { font-family: \"A\"; }\n@FONT-FACE{src:url(b.ttf)}p{margin:0}";
+        let (out, _) = epub_css(css);
+        assert_eq!(
+            out,
+            "\n/* @font-face { */\nbody { font-family: \"A\"; }\np{margin:0}"
+        );
     }
 
     #[test]
