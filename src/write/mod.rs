@@ -8,6 +8,7 @@ pub mod xhtml;
 
 use crate::Context;
 use crate::diag::Diagnostic;
+use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
 /// The output formats, in the order they are listed.
@@ -165,7 +166,7 @@ pub fn clean_stale(out_dir: &Path) {
 /// Write an artifact under a temporary name in `out_dir`, then rename it into place, so a
 /// failed or interrupted build never leaves a partial file and keeps the previous output.
 pub fn place(artifact: &Artifact, out_dir: &Path) -> std::io::Result<PathBuf> {
-    place_with(artifact, out_dir, &mut |path, bytes| {
+    place_with(artifact, out_dir, &|path, bytes| {
         use std::io::Write;
         let mut f = std::fs::File::create(path)?;
         f.write_all(bytes)?;
@@ -174,11 +175,12 @@ pub fn place(artifact: &Artifact, out_dir: &Path) -> std::io::Result<PathBuf> {
 }
 
 /// [`place`] with the function that writes each file's bytes given, so tests can make the
-/// write fail halfway.
+/// write fail halfway. The files of a folder are written in parallel: each is synced to disk
+/// before the folder is renamed into place, and those waits overlap.
 pub fn place_with(
     artifact: &Artifact,
     out_dir: &Path,
-    write_file: &mut dyn FnMut(&Path, &[u8]) -> std::io::Result<()>,
+    write_file: &(dyn Fn(&Path, &[u8]) -> std::io::Result<()> + Sync),
 ) -> std::io::Result<PathBuf> {
     match artifact {
         Artifact::File { name, bytes } => {
@@ -200,19 +202,20 @@ pub fn place_with(
                 .prefix(&format!(".{name}."))
                 .suffix(".tmp")
                 .tempdir_in(out_dir)?;
-            for (rel, bytes) in files {
+            for (rel, _) in files {
                 if rel
                     .split('/')
                     .any(|c| c.is_empty() || c == "." || c == "..")
                 {
                     return Err(std::io::Error::other(format!("bad output path {rel}")));
                 }
-                let path = tmp.path().join(rel);
-                if let Some(parent) = path.parent() {
+                if let Some(parent) = tmp.path().join(rel).parent() {
                     std::fs::create_dir_all(parent)?;
                 }
-                write_file(&path, bytes)?;
             }
+            files
+                .par_iter()
+                .try_for_each(|(rel, bytes)| write_file(&tmp.path().join(rel), bytes))?;
             set_mode(tmp.path(), 0o755)?;
             // Swap folders: the old one is moved aside, the new one renamed in, the old removed.
             let old = out_dir.join(format!(".{name}.old"));
@@ -261,7 +264,7 @@ mod tests {
             name: "book.pdf".into(),
             bytes: vec![b'x'; 10_000],
         };
-        let err = place_with(&new, dir.path(), &mut |path, bytes| {
+        let err = place_with(&new, dir.path(), &|path, bytes| {
             std::fs::write(path, &bytes[..bytes.len() / 2])?;
             Err(std::io::Error::other("disk full"))
         });
@@ -299,10 +302,9 @@ mod tests {
                 .collect(),
         };
         place(&site("old"), dir.path()).unwrap();
-        let mut n = 0;
-        let err = place_with(&site("new"), dir.path(), &mut |path, bytes| {
-            n += 1;
-            if n == 3 {
+        let n = std::sync::atomic::AtomicUsize::new(0);
+        let err = place_with(&site("new"), dir.path(), &|path, bytes| {
+            if n.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 2 {
                 return Err(std::io::Error::other("interrupted"));
             }
             std::fs::write(path, bytes)

@@ -13,6 +13,7 @@ use super::{Artifact, Rendered};
 use crate::Context;
 use crate::diag::Diagnostic;
 use crate::model::{Book, Digits, LabelStyle, Part};
+use rayon::prelude::*;
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
@@ -79,6 +80,15 @@ struct PartPage<'a> {
     label: String,
 }
 
+/// What rendering one part gives: the body of its page, its body on the whole-book page,
+/// its documents for the search index (anchor, text, normalised words) and diagnostics.
+struct PartWork {
+    page_body: String,
+    book_body: String,
+    docs: Vec<(String, String, Vec<String>)>,
+    diagnostics: Vec<Diagnostic>,
+}
+
 /// Settings resolved once from the context.
 struct Site<'a> {
     book: &'a Book,
@@ -129,34 +139,37 @@ pub fn render(ctx: &Context) -> Rendered {
         ..Default::default()
     };
 
-    for (i, page) in site.pages.iter().enumerate() {
-        let body = xhtml::part_body(
-            page.part,
-            &Options {
-                flavor: Flavor::Html,
-                digits,
-                heading_offset: 1,
-                id_prefix: String::new(),
-            },
-        );
-        diagnostics.extend(body.diagnostics.iter().cloned());
+    // Each part is rendered twice (its own page; the whole-book page, with its headings one
+    // level down and prefixed ids) and its words are split for the index: the parts are
+    // independent, so that work runs in parallel, and only the index is built in order.
+    let rendered: Vec<PartWork> = site
+        .pages
+        .par_iter()
+        .map(|page| site.render_part(page))
+        .collect();
+    let mut book_bodies = Vec::with_capacity(rendered.len());
+    for (i, (page, work)) in site.pages.iter().zip(rendered).enumerate() {
+        diagnostics.extend(work.diagnostics);
         let n = index.add_part(search::PartEntry {
             label: page.label.clone(),
             title: page.part.title_text(),
             href: page.file.clone(),
         });
-        index.add_doc(n, "title", &page.part.title_text());
-        for a in &body.anchors {
-            index.add_doc(n, &a.id, &a.text);
+        for (anchor, text, words) in work.docs {
+            index.add_doc_words(n, anchor, text, words);
         }
         files.push((
             page.file.clone(),
-            site.part_page(i, &body.html).into_bytes(),
+            site.part_page(i, &work.page_body).into_bytes(),
         ));
+        book_bodies.push(work.book_body);
     }
 
     files.push(("index.html".into(), site.index_page().into_bytes()));
-    files.push(("book.html".into(), site.book_page().into_bytes()));
+    files.push((
+        "book.html".into(),
+        site.book_page(&book_bodies).into_bytes(),
+    ));
 
     for css in ["book.css", "site.css"] {
         match ctx.theme.file(css) {
@@ -342,6 +355,46 @@ impl Site<'_> {
     }
 
     /// `<h1>`/`<h2>` content of a part: its label and its title.
+    /// Render one part for its page, for the whole-book page and for the search index.
+    fn render_part(&self, page: &PartPage) -> PartWork {
+        let body = xhtml::part_body(
+            page.part,
+            &Options {
+                flavor: Flavor::Html,
+                digits: self.digits,
+                heading_offset: 1,
+                id_prefix: String::new(),
+            },
+        );
+        // The same warnings come from both renderings: report them once.
+        let book_body = xhtml::part_body(page.part, &self.book_options(page)).html;
+        let title = page.part.title_text();
+        let mut docs = Vec::with_capacity(body.anchors.len() + 1);
+        let title_words = search::words(&title);
+        docs.push(("title".to_owned(), title, title_words));
+        for a in body.anchors {
+            let words = search::words(&a.text);
+            docs.push((a.id, a.text, words));
+        }
+        PartWork {
+            page_body: body.html,
+            book_body,
+            docs,
+            diagnostics: body.diagnostics,
+        }
+    }
+
+    /// Rendering options of a part on the whole-book page: headings one level further down,
+    /// ids prefixed with the part's page name.
+    fn book_options(&self, page: &PartPage) -> Options {
+        Options {
+            flavor: Flavor::Html,
+            digits: self.digits,
+            heading_offset: 2,
+            id_prefix: format!("{}-", page.file.trim_end_matches(".html")),
+        }
+    }
+
     fn part_heading(&self, page: &PartPage, opts: &Options) -> String {
         let mut out = format!("<span class=\"part-label\">{}</span>", escape(&page.label));
         if !page.part.title_text().trim().is_empty() {
@@ -492,7 +545,8 @@ impl Site<'_> {
         out
     }
 
-    fn book_page(&self) -> String {
+    /// The whole book on one page; `bodies` are the parts' bodies rendered for it.
+    fn book_page(&self, bodies: &[String]) -> String {
         let meta = &self.book.meta;
         let s = self.strings;
         let mut out = self.head(&meta.title, "");
@@ -510,12 +564,7 @@ impl Site<'_> {
             .map(|p| format!("{}-", p.file.trim_end_matches(".html")))
             .collect();
         for (page, prefix) in self.pages.iter().zip(&prefixes) {
-            let opts = Options {
-                flavor: Flavor::Html,
-                digits: self.digits,
-                heading_offset: 2,
-                id_prefix: prefix.clone(),
-            };
+            let opts = self.book_options(page);
             let _ = writeln!(
                 out,
                 "<li{}><a href=\"#{}title\">{}</a></li>",
@@ -525,20 +574,14 @@ impl Site<'_> {
             );
         }
         out.push_str("</ol>\n</nav>\n");
-        for (page, prefix) in self.pages.iter().zip(&prefixes) {
-            let opts = Options {
-                flavor: Flavor::Html,
-                digits: self.digits,
-                heading_offset: 2,
-                id_prefix: prefix.clone(),
-            };
-            let body = xhtml::part_body(page.part, &opts);
+        for ((page, prefix), body) in self.pages.iter().zip(&prefixes).zip(bodies) {
+            let opts = self.book_options(page);
             let _ = write!(
                 out,
                 "<article class=\"part\"{} aria-labelledby=\"{prefix}title\">\n<h2 id=\"{prefix}title\">{}</h2>\n{}</article>\n",
                 lang_dir_if_different(page.part, self.book),
                 self.part_heading(page, &opts),
-                body.html
+                body
             );
         }
         out.push_str("</main>\n");

@@ -6,7 +6,7 @@
 
 use crate::read::arabic;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Normalise text for matching: the readers' loose spelling fold ([`arabic::fold`]: tashkeel,
 /// tatweel and invisible marks removed; alef forms, ى/ي, ة/ه, ؤ/و, Persian ی/ک unified;
@@ -105,8 +105,9 @@ pub struct Index {
     pub parts: Vec<PartEntry>,
     /// Documents in reading order.
     pub docs: Vec<Doc>,
-    /// Whole normalised words → documents containing them (ascending, each once).
-    pub words: BTreeMap<String, Vec<usize>>,
+    /// Whole normalised words → documents containing them (ascending, each once). A hash map
+    /// while the index is built; the script gets the words sorted.
+    pub words: HashMap<String, Vec<usize>>,
 }
 
 impl Index {
@@ -118,15 +119,17 @@ impl Index {
 
     /// Add a document of part `part` and index its words.
     pub fn add_doc(&mut self, part: usize, anchor: &str, text: &str) {
+        self.add_doc_words(part, anchor.to_owned(), text.to_owned(), words(text));
+    }
+
+    /// Add a document whose normalised words (see [`words`]) are already split, e.g. in
+    /// parallel for several parts.
+    pub fn add_doc_words(&mut self, part: usize, anchor: String, text: String, words: Vec<String>) {
         let n = self.docs.len();
-        for w in words(text) {
+        for w in words {
             push_once(self.words.entry(w).or_default(), n);
         }
-        self.docs.push(Doc {
-            part,
-            anchor: anchor.to_owned(),
-            text: text.to_owned(),
-        });
+        self.docs.push(Doc { part, anchor, text });
     }
 
     /// Stems (words without proclitics) → documents (ascending, each once). Computed once per
@@ -168,11 +171,15 @@ impl Index {
                 .iter()
                 .map(|d| (d.part, d.anchor.as_str(), d.text.as_str()))
                 .collect(),
-            words: self
-                .words
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_slice()))
-                .collect(),
+            words: {
+                let mut w: Vec<(&str, &[usize])> = self
+                    .words
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_slice()))
+                    .collect();
+                w.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                w
+            },
             stems: stems
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_slice()))
