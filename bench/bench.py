@@ -5,10 +5,14 @@ Corpora: 1 part (~500 words), 20 parts (~100,000 words), 200 parts (~1,000,000 w
 as raw text parts and as Markdown parts. Paragraphs are rotated and numbered so that no two
 are identical. For each corpus: `publish` per format and `--format all` (wall time, CPU time,
 peak memory; median of several runs), pandoc producing EPUB, standalone HTML and PDF (typst
-engine) from the Markdown corpus, and the ratios. Writes bench/RESULTS.md.
+engine) from the Markdown corpus, and the ratios; then each target of the project (issue 7)
+with the measured figure and whether it is met: `publish`'s overhead around typst is taken
+from `--timings` of each format run alone, and growth compares the 1M and 100k corpora.
+Writes bench/RESULTS.md.
 """
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -66,12 +70,18 @@ def make_corpus(folder, parts, words_per_part, markdown):
     return total
 
 
-def measure(cmd, cwd, runs):
-    """Median wall time, median CPU time (user + system) and max peak RSS (MiB) of `runs` runs.
+def measure(cmd, cwd, runs, phases=None):
+    """Median wall time, median CPU time (user + system), max peak RSS (MiB) and the spread of
+    the wall times ((max - min) / median) of `runs` runs.
 
     `os.wait4` gives the resource usage of exactly that child, so each run is measured alone.
+    With a dict `phases`, the command also gets `--timings` and the median of each phase it
+    prints (in seconds) is stored there.
     """
     walls, cpus, peaks = [], [], []
+    seen = {}
+    if phases is not None:
+        cmd = cmd + ["--timings"]
     for _ in range(runs):
         t = time.perf_counter()
         p = subprocess.Popen(cmd, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -85,7 +95,14 @@ def measure(cmd, cwd, runs):
         walls.append(wall)
         cpus.append(usage.ru_utime + usage.ru_stime)
         peaks.append(usage.ru_maxrss / 1024)
-    return statistics.median(walls), statistics.median(cpus), max(peaks)
+        for line in err.decode(errors="replace").splitlines():
+            m = re.match(r"timing: (.*): ([0-9.]+) s$", line)
+            if m:
+                seen.setdefault(m.group(1), []).append(float(m.group(2)))
+    if phases is not None:
+        phases.update({k: statistics.median(v) for k, v in seen.items()})
+    spread = (max(walls) - min(walls)) / statistics.median(walls)
+    return statistics.median(walls), statistics.median(cpus), max(peaks), spread
 
 
 def pandoc_bin():
@@ -112,7 +129,7 @@ def machine():
 
 def main():
     quick = "--quick" in sys.argv
-    corpora = [("1 part", 1, 500, 5), ("20 parts", 20, 5000, 3)]
+    corpora = [("1 part", 1, 500, 5), ("20 parts", 20, 5000, 5)]
     if not quick:
         corpora.append(("200 parts", 200, 5000, 1))
     pandoc = pandoc_bin()
@@ -129,8 +146,9 @@ def main():
             with tempfile.TemporaryDirectory() as book:
                 words = make_corpus(book, parts, wpp, markdown)
                 results = {}
+                phases = {}
                 for fmt in ("pdf", "epub", "html", "all"):
-                    results[fmt] = measure([PUBLISH, "--quiet", "--format", fmt], book, runs)
+                    results[fmt] = measure([PUBLISH, "--quiet", "--format", fmt], book, runs, phases.setdefault(fmt, {}))
                     print(f"{label} {kind} publish {fmt}: {results[fmt][0]:.3f} s", flush=True)
                 timings = subprocess.run(
                     [PUBLISH, "--quiet", "--timings", "--format", "all"], cwd=book, env=ENV, capture_output=True, text=True
@@ -148,8 +166,64 @@ def main():
                         pan["pdf"] = measure(base + ["--pdf-engine=typst", "-V", "mainfont=Amiri", "-o", "p.pdf"], book, max(1, runs // 2))
                     for k, v in pan.items():
                         print(f"{label} {kind} pandoc {k}: {v[0]:.3f} s", flush=True)
-                rows.append((label, kind, words, results, pan, timings))
+                rows.append((label, kind, words, results, pan, timings, phases))
     write_results(rows, pandoc, have_typst_py)
+
+
+def overhead(phases):
+    """`publish`'s own work around typst, in seconds, each phase from a run of its format alone
+    (so no phase is slowed by typst running beside it): reading and assembling, the PDF's
+    checks and JSON data, the whole EPUB writer (its cover included) and the whole HTML writer;
+    and typst's typesetting time it is compared with."""
+    own = (
+        phases["pdf"]["read and assemble"]
+        + phases["pdf"]["pdf: check and prepare data"]
+        + phases["epub"]["epub"]
+        + phases["html"]["html"]
+    )
+    return own, phases["pdf"]["pdf: typeset (typst)"]
+
+
+def targets(rows):
+    """The targets of the benchmark, each with the measured figure and whether it is met."""
+    by = {(label, kind): (words, res, pan, phases) for label, kind, words, res, pan, _, phases in rows}
+    lines = ["", "## Targets", "", "| target | corpus | measured | met |", "|---|---|---|---|"]
+
+    def row(target, corpus, measured, ok):
+        lines.append(f"| {target} | {corpus} | {measured} | {'yes' if ok else '**no**'} |")
+
+    for kind in ("raw text", "Markdown"):
+        if ("20 parts", kind) in by:
+            words, res, pan, phases = by[("20 parts", kind)]
+            w = res["all"][0]
+            row("`--format all` ≤ 2 s", f"100k, {kind}", f"{w:.2f} s", w <= 2)
+            if "pdf" in pan:
+                row("`--format all` ≤ ½ pandoc PDF", f"100k, {kind}", f"{w:.2f} s vs {pan['pdf'][0]:.2f} s ({pan['pdf'][0] / w:.1f}×)", w <= pan["pdf"][0] / 2)
+            for fmt in ("epub", "html"):
+                if fmt in pan:
+                    r = pan[fmt][0] / res[fmt][0]
+                    row(f"{fmt.upper()} ≥ 20× pandoc", f"100k, {kind}", f"{r:.1f}×", r >= 20)
+            own, typeset = overhead(phases)
+            row("overhead around typst ≤ 10% of typesetting", f"100k, {kind}", f"{own:.3f} s / {typeset:.3f} s = {own / typeset * 100:.1f}%", own <= typeset / 10)
+        if ("1 part", kind) in by:
+            w = by[("1 part", kind)][1]["all"][0]
+            row("1 part, `--format all` ≤ 0.15 s", f"1 part, {kind}", f"{w:.3f} s", w <= 0.15)
+        if ("200 parts", kind) in by and ("20 parts", kind) in by:
+            w1, r1, _, _ = by[("20 parts", kind)]
+            w2, r2, _, _ = by[("200 parts", kind)]
+            m = r2["all"][2]
+            row("1M words: peak memory ≤ 4 GiB", f"1M, {kind}", f"{m:.0f} MiB", m <= 4096)
+            growth, scale = r2["all"][0] / r1["all"][0], w2 / w1
+            # Below the run-to-run spread of the same command, a ratio cannot tell linear from not.
+            noise = r1["all"][3]
+            measured = f"{growth:.2f}× the time for {scale:.2f}× the words"
+            if growth <= scale:
+                row("time grows no worse than linearly (100k → 1M)", f"{kind}, `--format all`", measured, True)
+            elif growth <= scale * (1 + noise):
+                lines.append(f"| time grows no worse than linearly (100k → 1M) | {kind}, `--format all` | {measured} | within the run-to-run spread of ±{noise * 100:.1f}% |")
+            else:
+                row("time grows no worse than linearly (100k → 1M)", f"{kind}, `--format all`", measured, False)
+    return lines
 
 
 def write_results(rows, pandoc, have_typst_py):
@@ -164,16 +238,17 @@ def write_results(rows, pandoc, have_typst_py):
         "| corpus | sources | words | format | publish wall (s) | CPU (s) | peak MiB | pandoc wall (s) | pandoc ÷ publish |",
         "|---|---|---:|---|---:|---:|---:|---:|---:|",
     ]
-    for label, kind, words, res, pan, _ in rows:
+    for label, kind, words, res, pan, _, _ in rows:
         for fmt in ("pdf", "epub", "html", "all"):
-            w, c, m = res[fmt]
+            w, c, m, _ = res[fmt]
             pw = pan.get(fmt)
             ratio = f"{pw[0] / w:.1f}×" if pw else "—"
             out.append(
                 f"| {label} | {kind} | {words:,} | {fmt} | {w:.3f} | {c:.3f} | {m:.0f} | {f'{pw[0]:.3f}' if pw else '—'} | {ratio} |"
             )
+    out += targets(rows)
     out += ["", "## Where the time goes (`publish --timings --format all`)", ""]
-    for label, kind, words, _, _, timings in rows:
+    for label, kind, words, _, _, timings, _ in rows:
         out.append(f"- {label}, {kind}: " + "; ".join(l.replace("timing: ", "") for l in timings.splitlines() if l.startswith("timing:")))
     path = os.path.join(ROOT, "bench", "RESULTS.md")
     with open(path, "w", encoding="utf-8") as f:
