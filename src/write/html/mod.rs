@@ -354,7 +354,6 @@ impl Site<'_> {
         }
     }
 
-    /// `<h1>`/`<h2>` content of a part: its label and its title.
     /// Render one part for its page, for the whole-book page and for the search index.
     fn render_part(&self, page: &PartPage) -> PartWork {
         let body = xhtml::part_body(
@@ -395,6 +394,7 @@ impl Site<'_> {
         }
     }
 
+    /// `<h1>`/`<h2>` content of a part: its label and its title.
     fn part_heading(&self, page: &PartPage, opts: &Options) -> String {
         let mut out = format!("<span class=\"part-label\">{}</span>", escape(&page.label));
         if !page.part.title_text().trim().is_empty() {
