@@ -20,6 +20,15 @@ pub fn is_ltr_char(c: char) -> bool {
     !is_rtl_char(c) && c.is_alphabetic()
 }
 
+/// Does `text` hold a strong left-to-right letter? A byte scan first: only ASCII letters and
+/// characters outside the Arabic block (whose UTF-8 lead bytes are D8–DB) can be one, so the
+/// Arabic text that makes up most of a book is passed over without decoding it.
+pub fn has_ltr_char(text: &str) -> bool {
+    text.bytes()
+        .any(|b| b.is_ascii_alphabetic() || (b >= 0xC0 && !(0xD8..=0xDB).contains(&b)))
+        && text.chars().any(is_ltr_char)
+}
+
 /// Sentence punctuation that belongs to the surrounding (Arabic) sentence, not to a Latin run.
 fn is_trailing_punct(c: char) -> bool {
     matches!(
@@ -34,7 +43,7 @@ fn is_trailing_punct(c: char) -> bool {
 /// out. Text that is entirely left-to-right yields one run covering it.
 pub fn ltr_runs(text: &str) -> Vec<Range<usize>> {
     // Most of a right-to-left book has no left-to-right letter at all: answer that in one scan.
-    if !text.chars().any(is_ltr_char) {
+    if !has_ltr_char(text) {
         return Vec::new();
     }
     let mut tokens: Vec<(Range<usize>, Kind)> = Vec::new();
@@ -116,6 +125,14 @@ mod tests {
 
     fn runs(t: &str) -> Vec<&str> {
         ltr_runs(t).into_iter().map(|r| &t[r]).collect()
+    }
+
+    #[test]
+    fn left_to_right_letters_are_found_in_any_script() {
+        assert!(!has_ltr_char("نص عربي، ٢٠١٧ و2017 «مقتبس» — שָׁלוֹם؟"));
+        for t in ["نص a", "نص é", "نص Ω", "نص 漢", "нет"] {
+            assert!(has_ltr_char(t), "{t}");
+        }
     }
 
     #[test]

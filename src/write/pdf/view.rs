@@ -19,6 +19,7 @@
 //!   inline children in `c`, block children in `b`.
 
 use crate::Context;
+use crate::bidi::{has_ltr_char, is_ltr_char, is_rtl_char};
 use crate::diag::Diagnostic;
 use crate::model::{Block, Digits, Inline, Part};
 use serde_json::{Value, json};
@@ -414,19 +415,6 @@ pub fn convert_digits(s: &str, to: Digits) -> String {
         .collect()
 }
 
-/// Is `c` a letter of a right-to-left script?
-fn is_rtl(c: char) -> bool {
-    matches!(c as u32,
-        0x0590..=0x08FF | 0xFB1D..=0xFDFF | 0xFE70..=0xFEFF | 0x10800..=0x10FFF | 0x1E800..=0x1EFFF)
-}
-
-fn is_ltr_letter(c: char) -> bool {
-    if c.is_ascii() {
-        return c.is_ascii_alphabetic();
-    }
-    !is_rtl(c) && c.is_alphabetic()
-}
-
 #[derive(Clone, Copy, PartialEq)]
 enum Class {
     Ltr,
@@ -436,10 +424,10 @@ enum Class {
 
 fn class(word: &str) -> Class {
     // Letters decide; Arabic punctuation (، ؛ ؟) and digits are neutral.
-    let rtl = word.chars().any(|c| is_rtl(c) && c.is_alphabetic());
+    let rtl = word.chars().any(|c| is_rtl_char(c) && c.is_alphabetic());
     if rtl {
         Class::Rtl
-    } else if word.chars().any(is_ltr_letter) {
+    } else if word.chars().any(is_ltr_char) {
         Class::Ltr
     } else {
         Class::Neutral
@@ -452,7 +440,7 @@ fn class(word: &str) -> Class {
 /// unbalanced brackets stay outside the run.
 pub fn split_runs(text: &str) -> Vec<(bool, String)> {
     // Most of a right-to-left book has no left-to-right letter at all: answer that in one scan.
-    if !text.chars().any(is_ltr_letter) {
+    if !has_ltr_char(text) {
         return if text.is_empty() {
             Vec::new()
         } else {
