@@ -189,11 +189,21 @@ impl Index {
         // `<`, `>` and `&` only occur inside JSON strings: as \u escapes they read the same in
         // JavaScript, and source text such as `</script>` can never end a script element even if
         // the index is ever inlined into a page.
-        let json = json
-            .replace('<', "\\u003c")
-            .replace('>', "\\u003e")
-            .replace('&', "\\u0026");
-        format!("window.publishSearchIndex = {json};\n")
+        let mut js = String::with_capacity(json.len() + 64);
+        js.push_str("window.publishSearchIndex = ");
+        let mut rest = json.as_str();
+        while let Some(i) = rest.find(['<', '>', '&']) {
+            js.push_str(&rest[..i]);
+            js.push_str(match rest.as_bytes()[i] {
+                b'<' => "\\u003c",
+                b'>' => "\\u003e",
+                _ => "\\u0026",
+            });
+            rest = &rest[i + 1..];
+        }
+        js.push_str(rest);
+        js.push_str(";\n");
+        js
     }
 }
 
