@@ -131,7 +131,7 @@ def main():
     quick = "--quick" in sys.argv
     corpora = [("1 part", 1, 500, 5), ("20 parts", 20, 5000, 5)]
     if not quick:
-        corpora.append(("200 parts", 200, 5000, 1))
+        corpora.append(("200 parts", 200, 5000, 3))
     pandoc = pandoc_bin()
     shim_dir = tempfile.mkdtemp()
     have_typst_py = subprocess.run([sys.executable, "-c", "import typst"], capture_output=True).returncode == 0
