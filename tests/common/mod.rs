@@ -130,3 +130,56 @@ fn walk_find(dir: &Path, name: &str, depth: u32) -> Option<PathBuf> {
     dirs.into_iter()
         .find_map(|d| walk_find(&d, name, depth - 1))
 }
+
+/// Whether a validator that is not a plain command (a script, an npm module) is available: if not,
+/// skip loudly with `PUBLISH_SKIP_VALIDATORS=1` (never in CI), else fail saying how to install it.
+pub fn require_found(what: &str, found: bool, install: &str) -> bool {
+    if found {
+        return true;
+    }
+    let skip = std::env::var("PUBLISH_SKIP_VALIDATORS").is_ok_and(|v| v == "1")
+        && std::env::var("CI").is_err();
+    if skip {
+        eprintln!(
+            "\n!!! SKIPPED: {what} is not installed and PUBLISH_SKIP_VALIDATORS=1; install it with: {install}\n"
+        );
+        false
+    } else {
+        panic!(
+            "{what} is needed by this test and is not installed: {install} (or set PUBLISH_SKIP_VALIDATORS=1 to skip locally)"
+        );
+    }
+}
+
+/// The global npm module folder (`npm root -g`).
+pub fn npm_root() -> Option<PathBuf> {
+    let o = Command::new("npm").args(["root", "-g"]).output().ok()?;
+    let p = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
+    p.is_dir().then_some(p)
+}
+
+/// An npm module installed globally by `scripts/install-test-tools` (`axe-core`,
+/// `puppeteer-core`, `@daisy/ace-cli`), or `None`.
+pub fn npm_module(name: &str) -> Option<PathBuf> {
+    npm_root().map(|r| r.join(name)).filter(|p| p.is_dir())
+}
+
+/// `measure.py` of the text-layer tool (`../shared/tools/textlayer`), from the copy that
+/// `scripts/install-test-tools` sets up with its node modules (`$PUBLISH_TOOLS/textlayer`,
+/// default `/opt/publish-tools/textlayer`), or `$PUBLISH_TEXTLAYER` (a folder).
+pub fn textlayer_measure() -> Option<PathBuf> {
+    let dirs = [
+        std::env::var_os("PUBLISH_TEXTLAYER").map(PathBuf::from),
+        Some(
+            std::env::var_os("PUBLISH_TOOLS")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("/opt/publish-tools"))
+                .join("textlayer"),
+        ),
+        Some(root().join("../shared/tools/textlayer")),
+    ];
+    dirs.into_iter()
+        .flatten()
+        .find(|d| d.join("measure.py").is_file() && d.join("node_modules/pdfjs-dist").is_dir())
+        .map(|d| d.join("measure.py"))
+}
