@@ -22,6 +22,24 @@ pub struct Config {
     /// HTML edition settings.
     #[serde(default)]
     pub html: HtmlConfig,
+    /// Image limits and figure settings.
+    #[serde(default)]
+    pub images: ImagesConfig,
+}
+
+/// `[images]`: limits against oversized images, and how figures are shown.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ImagesConfig {
+    /// Largest image file accepted, in bytes (default 25 MB).
+    pub max_bytes: Option<u64>,
+    /// Largest pixel count accepted, width × height (default 50 million).
+    pub max_pixels: Option<u64>,
+    /// Number figure captions «شكل ١: …» (default false).
+    pub figure_numbers: Option<bool>,
+    /// Widest image the HTML site serves, in pixels; wider photos are scaled down for the
+    /// site only (default 1400: twice the text column).
+    pub html_max_width: Option<u32>,
 }
 
 /// `[book]`: metadata that overrides what the sources say.

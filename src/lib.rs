@@ -4,6 +4,7 @@
 //! [`model::Book`], then run the writers (in parallel) and put their outputs in place
 //! atomically. Parallelism lives only in this module.
 
+pub mod assets;
 pub mod bidi;
 pub mod config;
 pub mod diag;
@@ -298,8 +299,9 @@ fn load_with(
         parts.extend(r.part);
     }
     let date = build_date(&config, newest)?;
-    let (book, series_diags) = read::series::assemble(parts, &config.book, date);
+    let (mut book, series_diags) = read::series::assemble(parts, &config.book, date);
     diags.extend(series_diags);
+    diags.extend(assets::resolve(&mut book, book_dir, &config.images));
     Ok(Context {
         book,
         config,

@@ -5,6 +5,8 @@
 //! the `source` of the [`Part`] that holds it. Language and direction are data, never assumptions.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// A whole book edition: metadata plus the parts in reading order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -13,7 +15,83 @@ pub struct Book {
     pub meta: Meta,
     /// The parts of the series, ordered by part number.
     pub parts: Vec<Part>,
+    /// Every image the parts use, keyed by [`Asset::id`]: an image used twice is stored once.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub assets: BTreeMap<String, Asset>,
 }
+
+/// One image file of the book, checked and loaded by `crate::assets`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Asset {
+    /// Lower-case hex SHA-256 of the bytes (of the cleaned bytes for SVG): the key in
+    /// [`Book::assets`] and the stem of the file name in every output.
+    pub id: String,
+    /// Media type sniffed from the bytes: `image/png`, `image/jpeg`, `image/gif`, `image/webp`,
+    /// `image/svg+xml`.
+    pub media_type: String,
+    /// Width in pixels (CSS pixels for SVG), after EXIF orientation.
+    pub width: u32,
+    /// Height in pixels (CSS pixels for SVG), after EXIF orientation.
+    pub height: u32,
+    /// The first path it was found at, relative to the book folder, `/`-separated.
+    pub source: String,
+    /// The bytes writers embed (for SVG: re-serialised from a parsed tree, never the source).
+    #[serde(skip)]
+    pub bytes: Arc<Vec<u8>>,
+}
+
+impl Asset {
+    /// The file extension of the media type (`png`, `jpg`, `gif`, `webp`, `svg`).
+    pub fn extension(&self) -> &'static str {
+        match self.media_type.as_str() {
+            "image/png" => "png",
+            "image/jpeg" => "jpg",
+            "image/gif" => "gif",
+            "image/webp" => "webp",
+            _ => "svg",
+        }
+    }
+
+    /// A file name unique per content: `<first 16 hex digits of the hash>.<ext>`.
+    pub fn file_name(&self) -> String {
+        format!("{}.{}", &self.id[..16.min(self.id.len())], self.extension())
+    }
+}
+
+/// An image as the source refers to it; [`ImageRef::asset`] is filled in when the file has been
+/// found and checked.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ImageRef {
+    /// The path as written in the source (relative to the part's file).
+    pub src: String,
+    /// Text alternative (the description); empty when the source gives none.
+    pub alt: String,
+    /// Optional title (`![alt](src "title")`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub title: String,
+    /// The key of the checked file in [`Book::assets`]; `None` until resolved (or when refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset: Option<String>,
+}
+
+/// Horizontal alignment of a table column, in the writing direction: `Start` is the right edge
+/// in a right-to-left book (GFM `:---`), `End` the left (`---:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Align {
+    /// No alignment given: the start of the line.
+    #[default]
+    Default,
+    /// `:---`: the start edge (right in RTL).
+    Start,
+    /// `:---:`: centred.
+    Center,
+    /// `---:`: the end edge (left in RTL); numbers line up here.
+    End,
+}
+
+/// Cells of one table row, each inline content.
+pub type Row = Vec<Vec<Inline>>;
 
 /// Book-level metadata, taken from the parts and overridden by `publish.toml`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -215,6 +293,34 @@ pub enum Block {
         /// Source range.
         span: Span,
     },
+    /// A figure: one image shown on its own, with an optional caption below (pandoc's
+    /// implicit figure: a paragraph holding only an image, captioned by its description).
+    Figure {
+        /// The image.
+        image: ImageRef,
+        /// Caption; empty for none.
+        caption: Vec<Inline>,
+        /// Classes: `lead` for a part's lead image.
+        attr: Attr,
+        /// Source range.
+        span: Span,
+    },
+    /// A table: a header row, body rows and per-column alignment; every row has one cell per
+    /// column (the reader pads or truncates ragged rows).
+    Table {
+        /// Caption (`Table: …` / `جدول: …` after the table); empty for none.
+        caption: Vec<Inline>,
+        /// Alignment of each column.
+        align: Vec<Align>,
+        /// Header cells.
+        head: Row,
+        /// Body rows.
+        rows: Vec<Row>,
+        /// Identifier and classes.
+        attr: Attr,
+        /// Source range.
+        span: Span,
+    },
 }
 
 impl Block {
@@ -227,7 +333,9 @@ impl Block {
             | Block::List { span, .. }
             | Block::Code { span, .. }
             | Block::Footnote { span, .. }
-            | Block::Break { span } => *span,
+            | Block::Break { span }
+            | Block::Figure { span, .. }
+            | Block::Table { span, .. } => *span,
         }
     }
 }
@@ -285,6 +393,13 @@ pub enum Inline {
         /// Source range.
         span: Span,
     },
+    /// An image inside a line of text.
+    Image {
+        /// The image and its text alternative.
+        image: ImageRef,
+        /// Source range.
+        span: Span,
+    },
 }
 
 impl Inline {
@@ -303,6 +418,7 @@ impl Inline {
                 | Inline::Strong { content, .. }
                 | Inline::Link { content, .. } => Self::push_plain(content, out),
                 Inline::NoteRef { .. } => {}
+                Inline::Image { image, .. } => out.push_str(&image.alt),
                 Inline::LineBreak { .. } => out.push(' '),
             }
         }
@@ -369,6 +485,20 @@ fn each_block_text<'a>(
             Block::List { items, .. } => items.iter().for_each(|i| each_block_text(i, set, f)),
             Block::Code { text, span, .. } => f(text, span.line, Setting { code: true, ..set }),
             Block::Break { .. } => {}
+            Block::Figure { caption, .. } => each_inline_text(caption, set, f),
+            Block::Table {
+                caption,
+                head,
+                rows,
+                ..
+            } => {
+                each_inline_text(caption, set, f);
+                head.iter()
+                    .for_each(|c| each_inline_text(c, Setting { bold: true, ..set }, f));
+                rows.iter()
+                    .flatten()
+                    .for_each(|c| each_inline_text(c, set, f));
+            }
         }
     }
 }
@@ -394,7 +524,120 @@ fn each_inline_text<'a>(
                 each_inline_text(content, Setting { bold: true, ..set }, f)
             }
             Inline::Link { content, .. } => each_inline_text(content, set, f),
-            Inline::NoteRef { .. } | Inline::LineBreak { .. } => {}
+            Inline::NoteRef { .. } | Inline::LineBreak { .. } | Inline::Image { .. } => {}
+        }
+    }
+}
+
+impl Book {
+    /// Calls `f` with every image reference of the book (figures and inline images, in
+    /// reading order), with the part it is in and the line it is on.
+    pub fn for_each_image_mut(&mut self, f: &mut impl FnMut(&Part, &mut ImageRef, u32)) {
+        for part in &mut self.parts {
+            // The part is handed out read-only while its blocks are walked mutably.
+            let mut blocks = std::mem::take(&mut part.blocks);
+            let mut title = std::mem::take(&mut part.title);
+            images_in_inlines(&mut title, &mut |i, l| f(part, i, l));
+            images_in_blocks(&mut blocks, &mut |i, l| f(part, i, l));
+            part.blocks = blocks;
+            part.title = title;
+        }
+    }
+}
+
+impl Book {
+    /// Calls `f` with every image reference of the book, in reading order.
+    pub fn for_each_image(&self, f: &mut impl FnMut(&ImageRef)) {
+        fn inl(inlines: &[Inline], f: &mut impl FnMut(&ImageRef)) {
+            for i in inlines {
+                match i {
+                    Inline::Image { image, .. } => f(image),
+                    Inline::Emph { content, .. }
+                    | Inline::Strong { content, .. }
+                    | Inline::Link { content, .. } => inl(content, f),
+                    _ => {}
+                }
+            }
+        }
+        fn blk(blocks: &[Block], f: &mut impl FnMut(&ImageRef)) {
+            for b in blocks {
+                match b {
+                    Block::Heading { content, .. } | Block::Para { content, .. } => inl(content, f),
+                    Block::Quote { blocks, .. } | Block::Footnote { blocks, .. } => blk(blocks, f),
+                    Block::List { items, .. } => items.iter().for_each(|i| blk(i, f)),
+                    Block::Figure { image, caption, .. } => {
+                        f(image);
+                        inl(caption, f);
+                    }
+                    Block::Table {
+                        caption,
+                        head,
+                        rows,
+                        ..
+                    } => {
+                        inl(caption, f);
+                        head.iter()
+                            .chain(rows.iter().flatten())
+                            .for_each(|c| inl(c, f));
+                    }
+                    Block::Code { .. } | Block::Break { .. } => {}
+                }
+            }
+        }
+        for p in &self.parts {
+            inl(&p.title, f);
+            blk(&p.blocks, f);
+        }
+    }
+}
+
+fn images_in_blocks(blocks: &mut [Block], f: &mut impl FnMut(&mut ImageRef, u32)) {
+    for b in blocks {
+        match b {
+            Block::Heading { content, .. } | Block::Para { content, .. } => {
+                images_in_inlines(content, f)
+            }
+            Block::Quote { blocks, .. } | Block::Footnote { blocks, .. } => {
+                images_in_blocks(blocks, f)
+            }
+            Block::List { items, .. } => items.iter_mut().for_each(|i| images_in_blocks(i, f)),
+            Block::Figure {
+                image,
+                caption,
+                span,
+                ..
+            } => {
+                f(image, span.line);
+                images_in_inlines(caption, f);
+            }
+            Block::Table {
+                caption,
+                head,
+                rows,
+                ..
+            } => {
+                images_in_inlines(caption, f);
+                head.iter_mut().for_each(|c| images_in_inlines(c, f));
+                rows.iter_mut()
+                    .flatten()
+                    .for_each(|c| images_in_inlines(c, f));
+            }
+            Block::Code { .. } | Block::Break { .. } => {}
+        }
+    }
+}
+
+fn images_in_inlines(inlines: &mut [Inline], f: &mut impl FnMut(&mut ImageRef, u32)) {
+    for i in inlines {
+        match i {
+            Inline::Image { image, span } => f(image, span.line),
+            Inline::Emph { content, .. }
+            | Inline::Strong { content, .. }
+            | Inline::Link { content, .. } => images_in_inlines(content, f),
+            Inline::Text { .. }
+            | Inline::Code { .. }
+            | Inline::NoteRef { .. }
+            | Inline::LineBreak { .. } => {}
         }
     }
 }

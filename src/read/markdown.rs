@@ -5,7 +5,7 @@
 
 use super::{LineIndex, ReadResult, SourceFile};
 use crate::diag::Diagnostic;
-use crate::model::{Attr, Block, Dir, Inline, Lang, Part, Span};
+use crate::model::{Align, Attr, Block, Dir, ImageRef, Inline, Lang, Part, Row, Span};
 use crate::read::arabic;
 use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
@@ -18,9 +18,26 @@ struct FrontMatter {
     series: Option<String>,
     lang: Option<String>,
     dir: Option<String>,
+    image: Option<String>,
+    image_alt: Option<String>,
+    image_caption: Option<String>,
 }
 
-const KNOWN_KEYS: &[&str] = &["title", "part", "author", "series", "lang", "dir"];
+const KNOWN_KEYS: &[&str] = &[
+    "title",
+    "part",
+    "author",
+    "series",
+    "lang",
+    "dir",
+    "image",
+    "image-alt",
+    "image-caption",
+];
+
+/// Captions of tables: a paragraph right after a table that starts with one of these (pandoc's
+/// `Table:` convention, and its Arabic form).
+const CAPTION_PREFIXES: &[&str] = &["Table:", "جدول:", "الجدول:"];
 
 /// Front matter found at the top of a file: its raw text, its kind (`+` TOML, `-` YAML) and
 /// the byte offset where the body starts.
@@ -112,6 +129,9 @@ fn parse_front_matter(
             "series" => fm.series = string(v),
             "lang" => fm.lang = string(v),
             "dir" => fm.dir = string(v),
+            "image" => fm.image = string(v),
+            "image-alt" => fm.image_alt = string(v),
+            "image-caption" => fm.image_caption = string(v),
             "part" => {
                 fm.part = match v {
                     serde_json::Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
@@ -176,6 +196,7 @@ pub fn read(src: &SourceFile, text: &str) -> ReadResult {
     let index = LineIndex::new(text);
     let mut builder = Builder {
         base: body_offset,
+        body: &text[body_offset..],
         index: &index,
         file,
         diags: &mut diags,
@@ -200,6 +221,39 @@ pub fn read(src: &SourceFile, text: &str) -> ReadResult {
         title = Some(content);
     }
     shift_headings(&mut blocks);
+    if let Some(src) = fm.image.filter(|s| !s.is_empty()) {
+        // The lead image is shown under the part heading, before the body.
+        let line = text[..body_offset]
+            .lines()
+            .position(|l| l.trim_start().starts_with("image"))
+            .map_or(1, |i| i as u32 + 1);
+        let span = Span {
+            start: 0,
+            end: 0,
+            line,
+        };
+        let caption = fm
+            .image_caption
+            .filter(|c| !c.is_empty())
+            .map(|c| vec![Inline::text(c, span)])
+            .unwrap_or_default();
+        blocks.insert(
+            0,
+            Block::Figure {
+                image: ImageRef {
+                    src,
+                    alt: fm.image_alt.unwrap_or_default(),
+                    ..ImageRef::default()
+                },
+                caption,
+                attr: Attr {
+                    classes: vec!["lead".into()],
+                    ..Attr::default()
+                },
+                span,
+            },
+        );
+    }
     let number = fm.part.or_else(|| {
         let n = super::raw::number_from_file_name(file);
         diags.push(
@@ -289,6 +343,8 @@ pub fn safe_url(url: &str) -> bool {
 
 struct Builder<'a> {
     base: usize,
+    /// The Markdown body (after front matter), for counting the cells of table rows as typed.
+    body: &'a str,
     index: &'a LineIndex,
     file: &'a str,
     diags: &'a mut Vec<Diagnostic>,
@@ -306,6 +362,16 @@ enum Frame {
         inlines: Vec<Inline>,
         span: Span,
     },
+    Table {
+        align: Vec<Align>,
+        head: Row,
+        rows: Vec<Row>,
+        span: Span,
+    },
+    Row {
+        cells: Row,
+        span: Span,
+    },
 }
 
 enum Open {
@@ -319,7 +385,8 @@ enum Open {
     Emph,
     Strong,
     Link(Option<String>),
-    Image,
+    Image(ImageRef),
+    Cell,
     Other,
 }
 
@@ -343,7 +410,8 @@ impl Builder<'_> {
     }
 
     fn parse(&mut self, body: &str) -> Vec<Block> {
-        let opts = Options::ENABLE_FOOTNOTES | Options::ENABLE_HEADING_ATTRIBUTES;
+        let opts =
+            Options::ENABLE_FOOTNOTES | Options::ENABLE_HEADING_ATTRIBUTES | Options::ENABLE_TABLES;
         let mut stack: Vec<Frame> = vec![Frame::Blocks {
             tag: Open::Root,
             blocks: vec![],
@@ -450,28 +518,42 @@ impl Builder<'_> {
                                 span,
                             }
                         }
-                        Tag::Image { dest_url, .. } => {
-                            let url = dest_url.to_string();
-                            let why = if url.starts_with('/')
-                                || url.split('/').any(|c| c == "..")
-                                || url.contains(':')
-                            {
-                                "it points outside the sources folder"
-                            } else {
-                                "images are not supported yet"
-                            };
-                            self.warn(
-                                "image-dropped",
-                                span,
-                                format!("image `{url}` not included ({why}); its description is kept as text"),
-                                "describe the image in the text",
-                            );
-                            Frame::Inlines {
-                                tag: Open::Image,
-                                inlines: vec![],
-                                span,
-                            }
-                        }
+                        // The path is checked (inside the book folder, a real image) when the
+                        // book is assembled, by `crate::assets`: readers touch no files.
+                        Tag::Image {
+                            dest_url, title, ..
+                        } => Frame::Inlines {
+                            tag: Open::Image(ImageRef {
+                                src: dest_url.to_string(),
+                                title: title.to_string(),
+                                ..ImageRef::default()
+                            }),
+                            inlines: vec![],
+                            span,
+                        },
+                        Tag::Table(aligns) => Frame::Table {
+                            align: aligns
+                                .iter()
+                                .map(|a| match a {
+                                    pulldown_cmark::Alignment::None => Align::Default,
+                                    pulldown_cmark::Alignment::Left => Align::Start,
+                                    pulldown_cmark::Alignment::Center => Align::Center,
+                                    pulldown_cmark::Alignment::Right => Align::End,
+                                })
+                                .collect(),
+                            head: vec![],
+                            rows: vec![],
+                            span,
+                        },
+                        Tag::TableHead | Tag::TableRow => Frame::Row {
+                            cells: vec![],
+                            span,
+                        },
+                        Tag::TableCell => Frame::Inlines {
+                            tag: Open::Cell,
+                            inlines: vec![],
+                            span,
+                        },
                         Tag::HtmlBlock => Frame::Inlines {
                             tag: Open::Para,
                             inlines: vec![],
@@ -585,7 +667,8 @@ impl Builder<'_> {
                     | Inline::NoteRef { span, .. } => *span,
                     Inline::Emph { span, .. }
                     | Inline::Strong { span, .. }
-                    | Inline::Link { span, .. } => *span,
+                    | Inline::Link { span, .. }
+                    | Inline::Image { span, .. } => *span,
                 };
                 if let Some(Block::Para { content, span: ps }) = blocks.last_mut() {
                     content.push(inline);
@@ -597,22 +680,125 @@ impl Builder<'_> {
                     span,
                 });
             }
-            None => {}
+            Some(Frame::Table { .. } | Frame::Row { .. }) | None => {}
         }
     }
 
     fn push_block(&mut self, stack: &mut [Frame], block: Block) {
         match stack.last_mut() {
             Some(Frame::Blocks { blocks, .. }) => blocks.push(block),
-            Some(Frame::Inlines { .. }) | None => {}
+            Some(Frame::Inlines { .. } | Frame::Table { .. } | Frame::Row { .. }) | None => {}
         }
+    }
+
+    /// Cells typed on a table row's line (unescaped `|` outside the outer pipes), to tell
+    /// ragged rows apart: pulldown-cmark pads and truncates them silently.
+    fn typed_cells(&self, span: Span) -> usize {
+        let start = span.start.saturating_sub(self.base);
+        let line = self.body.get(start..).unwrap_or("");
+        let line = line.split('\n').next().unwrap_or("").trim();
+        let line = line.strip_prefix('|').unwrap_or(line);
+        let bytes = line.as_bytes();
+        let mut pipes = Vec::new();
+        let mut escaped = false;
+        for (i, b) in bytes.iter().enumerate() {
+            match b {
+                b'\\' if !escaped => escaped = true,
+                b'|' if !escaped => {
+                    pipes.push(i);
+                    escaped = false
+                }
+                _ => escaped = false,
+            }
+        }
+        // A closing pipe ends the row rather than starting a cell.
+        let trailing = pipes
+            .last()
+            .is_some_and(|&i| line[i + 1..].trim().is_empty());
+        pipes.len() + 1 - usize::from(trailing)
     }
 
     fn close(&mut self, frame: Frame, end: TagEnd, stack: &mut [Frame]) {
         match frame {
+            Frame::Table {
+                align,
+                head,
+                rows,
+                span,
+            } => self.push_block(
+                stack,
+                Block::Table {
+                    caption: vec![],
+                    align,
+                    head,
+                    rows,
+                    attr: Attr::default(),
+                    span,
+                },
+            ),
+            Frame::Row { mut cells, span } => {
+                if let Some(Frame::Table {
+                    align, head, rows, ..
+                }) = stack.last_mut()
+                {
+                    let columns = align.len();
+                    if end == TagEnd::TableHead {
+                        cells.resize(columns, Vec::new());
+                        *head = cells;
+                        return;
+                    }
+                    let typed = self.typed_cells(span);
+                    if typed != columns {
+                        let what = if typed < columns {
+                            "empty cells added at its end"
+                        } else {
+                            "the extra cells are left out"
+                        };
+                        self.diags.push(
+                            Diagnostic::warning(
+                                "table-ragged",
+                                format!("table row has {typed} cells but the header has {columns}; {what}"),
+                            )
+                            .file(self.file)
+                            .line(span.line)
+                            .hint("give every row as many `|` cells as the header row"),
+                        );
+                    }
+                    cells.resize(columns, Vec::new());
+                    rows.push(cells);
+                }
+            }
+            Frame::Inlines {
+                tag: Open::Cell,
+                inlines,
+                ..
+            } => {
+                if let Some(Frame::Row { cells, .. }) = stack.last_mut() {
+                    cells.push(inlines);
+                }
+            }
             Frame::Inlines { tag, inlines, span } => match (tag, end) {
                 (Open::Para, _) => {
-                    if !inlines.is_empty() {
+                    // pandoc's implicit figure: a paragraph holding only an image.
+                    if let [Inline::Image { image, .. }] = inlines.as_slice() {
+                        let caption = if image.alt.is_empty() {
+                            vec![]
+                        } else {
+                            vec![Inline::text(image.alt.clone(), span)]
+                        };
+                        let image = image.clone();
+                        self.push_block(
+                            stack,
+                            Block::Figure {
+                                image,
+                                caption,
+                                attr: Attr::default(),
+                                span,
+                            },
+                        );
+                    } else if let Some(caption) = table_caption(stack, &inlines) {
+                        *caption = strip_caption_prefix(inlines);
+                    } else if !inlines.is_empty() {
                         self.push_block(
                             stack,
                             Block::Para {
@@ -621,6 +807,10 @@ impl Builder<'_> {
                             },
                         )
                     }
+                }
+                (Open::Image(mut image), _) => {
+                    image.alt = Inline::plain(&inlines).trim().to_owned();
+                    self.push_inline(stack, Inline::Image { image, span });
                 }
                 (Open::Heading(level, attr), _) => self.push_block(
                     stack,
@@ -667,7 +857,7 @@ impl Builder<'_> {
                         span,
                     },
                 ),
-                (Open::Link(None), _) | (Open::Image, _) | (Open::Other, _) => {
+                (Open::Link(None), _) | (Open::Cell, _) | (Open::Other, _) => {
                     for i in inlines {
                         self.push_inline(stack, i);
                     }
@@ -708,6 +898,37 @@ impl Builder<'_> {
             },
         }
     }
+}
+
+/// The caption slot of a caption-less table just before a paragraph that starts with a caption
+/// prefix (`Table: …`), if that is what `inlines` is.
+fn table_caption<'s>(stack: &'s mut [Frame], inlines: &[Inline]) -> Option<&'s mut Vec<Inline>> {
+    let Some(Inline::Text { text, .. }) = inlines.first() else {
+        return None;
+    };
+    if !CAPTION_PREFIXES.iter().any(|p| text.starts_with(p)) {
+        return None;
+    }
+    match stack.last_mut() {
+        Some(Frame::Blocks { blocks, .. }) => match blocks.last_mut() {
+            Some(Block::Table { caption, .. }) if caption.is_empty() => Some(caption),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The caption text without its `Table:` prefix.
+fn strip_caption_prefix(mut inlines: Vec<Inline>) -> Vec<Inline> {
+    if let Some(Inline::Text { text, .. }) = inlines.first_mut()
+        && let Some(p) = CAPTION_PREFIXES.iter().find(|p| text.starts_with(*p))
+    {
+        *text = text[p.len()..].trim_start().to_owned();
+        if text.is_empty() {
+            inlines.remove(0);
+        }
+    }
+    inlines
 }
 
 /// Shift heading levels so the highest heading in the body is level 1 (a part whose sections

@@ -114,7 +114,14 @@ pub fn assemble(
         keywords: config.keywords.clone().unwrap_or_default(),
         slug: config.slug.clone().unwrap_or_else(|| "book".to_owned()),
     };
-    (Book { meta, parts }, diags)
+    (
+        Book {
+            meta,
+            parts,
+            assets: Default::default(),
+        },
+        diags,
+    )
 }
 
 /// The most frequent value (ties: the first seen).

@@ -4,7 +4,7 @@
 
 use crate::bidi;
 use crate::diag::Diagnostic;
-use crate::model::{Block, Digits, Inline, Part};
+use crate::model::{Align, Block, Digits, ImageRef, Inline, Part, Row};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -28,6 +28,40 @@ pub struct Options {
     pub heading_offset: u8,
     /// Prefix for generated ids, so several parts can share one page.
     pub id_prefix: String,
+    /// Where each asset of the book is in this output, by asset id.
+    pub images: std::sync::Arc<ImageFiles>,
+}
+
+/// An image file as one output serves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageFile {
+    /// Relative URL from a content document (`images/0123abcd.png`).
+    pub href: String,
+    /// Width in CSS pixels, for the `width` attribute (no layout shift while loading).
+    pub width: u32,
+    /// Height in CSS pixels.
+    pub height: u32,
+}
+
+/// Asset id → the file an output serves it as.
+pub type ImageFiles = BTreeMap<String, ImageFile>;
+
+/// The asset files of a book under `images/`, each with its own name and size; the HTML writer
+/// swaps in smaller versions of large photos.
+pub fn image_files(book: &crate::model::Book) -> ImageFiles {
+    book.assets
+        .values()
+        .map(|a| {
+            (
+                a.id.clone(),
+                ImageFile {
+                    href: format!("images/{}", a.file_name()),
+                    width: a.width,
+                    height: a.height,
+                },
+            )
+        })
+        .collect()
 }
 
 /// A paragraph anchor, for the search index and links.
@@ -212,6 +246,7 @@ fn forbidden_chars_in(part: &Part) -> Vec<char> {
                 Inline::Emph { content, .. }
                 | Inline::Strong { content, .. }
                 | Inline::Link { content, .. } => walk_inlines(content, out),
+                Inline::Image { image, .. } => out.extend(forbidden_chars(&image.alt)),
                 Inline::NoteRef { .. } | Inline::LineBreak { .. } => {}
             }
         }
@@ -226,6 +261,21 @@ fn forbidden_chars_in(part: &Part) -> Vec<char> {
                 Block::List { items, .. } => items.iter().for_each(|i| walk(i, out)),
                 Block::Code { text, .. } => out.extend(forbidden_chars(text)),
                 Block::Break { .. } => {}
+                Block::Figure { image, caption, .. } => {
+                    out.extend(forbidden_chars(&image.alt));
+                    walk_inlines(caption, out);
+                }
+                Block::Table {
+                    caption,
+                    head,
+                    rows,
+                    ..
+                } => {
+                    walk_inlines(caption, out);
+                    head.iter()
+                        .chain(rows.iter().flatten())
+                        .for_each(|c| walk_inlines(c, out));
+                }
             }
         }
     }
@@ -365,7 +415,106 @@ impl Renderer<'_> {
             }
             Block::Footnote { .. } => {} // rendered at the end, in reference order
             Block::Break { .. } => out.push_str("<hr/>\n"),
+            Block::Figure {
+                image,
+                caption,
+                attr,
+                ..
+            } => {
+                let lead = attr.classes.iter().any(|c| c == "lead");
+                out.push_str(if lead {
+                    "<figure class=\"lead\">"
+                } else {
+                    "<figure>"
+                });
+                self.img(image, false, out);
+                if !caption.is_empty() {
+                    out.push_str("<figcaption>");
+                    self.inlines(caption, out, true);
+                    out.push_str("</figcaption>");
+                }
+                out.push_str("</figure>\n");
+            }
+            Block::Table {
+                caption,
+                align,
+                head,
+                rows,
+                ..
+            } => self.table(caption, align, head, rows, out),
         }
+    }
+
+    /// `<img>` for an image the book holds; an image without a file (refused, which stops the
+    /// build before writers run) shows its description.
+    fn img(&mut self, image: &ImageRef, inline: bool, out: &mut String) {
+        let file = image.asset.as_ref().and_then(|a| self.opts.images.get(a));
+        let Some(file) = file else {
+            text_with_isolates(&image.alt, self.rtl, out);
+            return;
+        };
+        let _ = write!(
+            out,
+            "<img src=\"{}\" alt=\"{}\" width=\"{}\" height=\"{}\"",
+            escape(&file.href),
+            escape(&image.alt),
+            file.width,
+            file.height
+        );
+        if !image.title.is_empty() {
+            let _ = write!(out, " title=\"{}\"", escape(&image.title));
+        }
+        if inline {
+            out.push_str(" class=\"inline\"");
+        }
+        if self.opts.flavor == Flavor::Html {
+            out.push_str(" loading=\"lazy\" decoding=\"async\"");
+        }
+        out.push_str("/>");
+    }
+
+    /// A table in its own scrolling box, so a wide table never makes the page scroll sideways.
+    fn table(
+        &mut self,
+        caption: &[Inline],
+        align: &[Align],
+        head: &Row,
+        rows: &[Row],
+        out: &mut String,
+    ) {
+        // The box is focusable so keyboard users can scroll it (axe: scrollable-region-focusable).
+        out.push_str("<div class=\"table-box\" tabindex=\"0\">\n<table>\n");
+        if !caption.is_empty() {
+            out.push_str("<caption>");
+            self.inlines(caption, out, true);
+            out.push_str("</caption>\n");
+        }
+        let class = |i: usize| match align.get(i).copied().unwrap_or_default() {
+            Align::Default => "",
+            Align::Start => " class=\"al-start\"",
+            Align::Center => " class=\"al-center\"",
+            Align::End => " class=\"al-end\"",
+        };
+        if head.iter().any(|c| !c.is_empty()) {
+            out.push_str("<thead>\n<tr>");
+            for (i, cell) in head.iter().enumerate() {
+                let _ = write!(out, "<th scope=\"col\"{}>", class(i));
+                self.inlines(cell, out, true);
+                out.push_str("</th>");
+            }
+            out.push_str("</tr>\n</thead>\n");
+        }
+        out.push_str("<tbody>\n");
+        for row in rows {
+            out.push_str("<tr>");
+            for (i, cell) in row.iter().enumerate() {
+                let _ = write!(out, "<td{}>", class(i));
+                self.inlines(cell, out, true);
+                out.push_str("</td>");
+            }
+            out.push_str("</tr>\n");
+        }
+        out.push_str("</tbody>\n</table>\n</div>\n");
     }
 
     fn inlines(&mut self, content: &[Inline], out: &mut String, notes: bool) {
@@ -414,6 +563,7 @@ impl Renderer<'_> {
                     out.push_str("</code>");
                 }
                 Inline::LineBreak { .. } => out.push_str("<br/>"),
+                Inline::Image { image, .. } => self.img(image, true, out),
                 Inline::NoteRef { label, span } => {
                     if !notes {
                         continue;

@@ -156,6 +156,7 @@ fn build(
         .iter()
         .map(|part| clean(&nav_label(part, ctx), "navigation", &mut Vec::new()))
         .collect();
+    let image_files = std::sync::Arc::new(xhtml::image_files(&ctx.book));
     // The cover (typeset by typst) and the parts' documents do not depend on each other: they
     // are made in parallel, the parts among themselves too.
     let ((cover, cover_diags, cover_time), part_docs) = rayon::join(
@@ -170,14 +171,22 @@ fn build(
                 .parts
                 .par_iter()
                 .zip(&nav_labels)
-                .map(|(part, label)| part_document(ctx, part, label, digits))
+                .map(|(part, label)| part_document(ctx, part, label, digits, image_files.clone()))
                 .collect::<Vec<_>>()
         },
     );
     diags.extend(cover_diags);
     timings.push(("cover", cover_time));
     let cover = cover?;
-    for m in accessibility_metadata(cover.is_some()) {
+    let mut all_alt = true;
+    ctx.book
+        .for_each_image(&mut |i| all_alt &= !i.alt.trim().is_empty());
+    let image_info = Images {
+        cover: cover.is_some(),
+        figures: !ctx.book.assets.is_empty(),
+        all_alt,
+    };
+    for m in accessibility_metadata(image_info) {
         b.add_metadata_opf(Box::new(m));
     }
 
@@ -201,6 +210,12 @@ fn build(
         .map_err(lib)?;
     for f in &fonts {
         b.add_resource(&f.href, f.bytes, f.media_type)
+            .map_err(lib)?;
+    }
+    // Each image once, under a name made from its content.
+    for a in ctx.book.assets.values() {
+        let href = format!("images/{}", a.file_name());
+        b.add_resource(&href, a.bytes.as_slice(), a.media_type.as_str())
             .map_err(lib)?;
     }
 
@@ -278,9 +293,11 @@ fn build(
 /// cover description), so claiming it would be a guess. The summary says so.
 /// The only image is the cover (with a text description), so the visual mode and the
 /// alternative text feature are claimed only when there is one.
-fn accessibility_metadata(has_cover: bool) -> Vec<MetadataOpfV3> {
+fn accessibility_metadata(images: Images) -> Vec<MetadataOpfV3> {
+    let has_cover = images.cover;
+    let visual = images.cover || images.figures;
     let mut props = vec![("schema:accessMode", "textual")];
-    if has_cover {
+    if visual {
         props.push(("schema:accessMode", "visual"));
     }
     props.extend([
@@ -289,7 +306,9 @@ fn accessibility_metadata(has_cover: bool) -> Vec<MetadataOpfV3> {
         ("schema:accessibilityFeature", "tableOfContents"),
         ("schema:accessibilityFeature", "readingOrder"),
     ]);
-    if has_cover {
+    // Claimed only when every image (the cover's description is generated) has a text
+    // alternative: one figure without a description makes the claim false.
+    if visual && images.all_alt {
         props.push(("schema:accessibilityFeature", "alternativeText"));
     }
     props.extend([
@@ -317,6 +336,17 @@ fn accessibility_metadata(has_cover: bool) -> Vec<MetadataOpfV3> {
         .add_direction("rtl".to_owned());
     out.push(m);
     out
+}
+
+/// What images the EPUB holds, for its accessibility metadata.
+#[derive(Debug, Clone, Copy)]
+struct Images {
+    /// A cover image (its description is generated from title and author).
+    cover: bool,
+    /// Figures or inline images from the sources.
+    figures: bool,
+    /// Every image from the sources has a description.
+    all_alt: bool,
 }
 
 /// The frame shared by every content document: XML declaration, language and direction.
@@ -348,12 +378,14 @@ fn part_document(
     part: &Part,
     nav_label: &str,
     digits: Digits,
+    images: std::sync::Arc<xhtml::ImageFiles>,
 ) -> (String, Vec<Diagnostic>) {
     let opts = xhtml::Options {
         flavor: Flavor::Epub,
         digits,
         heading_offset: 1,
         id_prefix: String::new(),
+        images,
     };
     let body = xhtml::part_body(part, &opts);
     let book = &ctx.config.book;
@@ -808,23 +840,37 @@ mod tests {
     }
 
     #[test]
-    fn visual_mode_and_alt_text_are_claimed_only_with_a_cover() {
-        let has = |cover: bool, prop: &str, value: &str| {
-            accessibility_metadata(cover)
+    fn visual_mode_and_alt_text_are_claimed_only_when_true() {
+        let with = |cover: bool, figures: bool, all_alt: bool| Images {
+            cover,
+            figures,
+            all_alt,
+        };
+        let has = |i: Images, prop: &str, value: &str| {
+            accessibility_metadata(i)
                 .iter()
                 .any(|m| m.property == prop && m.content == value)
         };
-        assert!(has(true, "schema:accessMode", "visual"));
-        assert!(has(true, "schema:accessibilityFeature", "alternativeText"));
-        assert!(!has(false, "schema:accessMode", "visual"));
+        let alt = "schema:accessibilityFeature";
+        assert!(has(with(true, false, true), "schema:accessMode", "visual"));
+        assert!(has(with(true, false, true), alt, "alternativeText"));
         assert!(!has(
-            false,
-            "schema:accessibilityFeature",
-            "alternativeText"
+            with(false, false, true),
+            "schema:accessMode",
+            "visual"
         ));
-        assert!(has(false, "schema:accessModeSufficient", "textual"));
+        assert!(!has(with(false, false, true), alt, "alternativeText"));
+        assert!(has(with(false, true, true), "schema:accessMode", "visual"));
+        assert!(has(with(false, true, true), alt, "alternativeText"));
+        // One figure without a description and the claim is gone, cover or not.
+        assert!(!has(with(true, true, false), alt, "alternativeText"));
+        assert!(has(
+            with(false, false, true),
+            "schema:accessModeSufficient",
+            "textual"
+        ));
         assert!(
-            !accessibility_metadata(true)
+            !accessibility_metadata(with(true, true, true))
                 .iter()
                 .any(|m| m.property == "dcterms:conformsTo")
         );

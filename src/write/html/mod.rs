@@ -96,6 +96,8 @@ struct Site<'a> {
     digits: Digits,
     search: bool,
     pages: Vec<PartPage<'a>>,
+    /// Where each image is in the site (`images/…`), with its size there.
+    images: std::sync::Arc<xhtml::ImageFiles>,
 }
 
 /// Render the HTML edition.
@@ -107,7 +109,9 @@ pub fn render(ctx: &Context) -> Rendered {
         book.meta.lang.as_str().split(['-', '_']).next(),
         Some("ar" | "fa" | "ur" | "ps" | "sd" | "ckb")
     );
+    let (image_files, images) = site_images(ctx);
     let site = Site {
+        images: std::sync::Arc::new(images),
         book,
         strings: if arabic { &AR } else { &EN },
         digits,
@@ -193,6 +197,7 @@ pub fn render(ctx: &Context) -> Rendered {
         }
     }
 
+    files.extend(image_files);
     files.sort_by(|a, b| a.0.cmp(&b.0));
     Rendered {
         artifact: Some(Artifact::Dir {
@@ -202,6 +207,78 @@ pub fn render(ctx: &Context) -> Rendered {
         diagnostics,
         ..Rendered::default()
     }
+}
+
+/// The site's image files and where the pages find them. Photos wider than the site needs
+/// (`[images] html-max-width`, default twice the text column) are scaled down for the site,
+/// once each, in parallel; the PDF keeps the originals. SVG, GIF (may be animated) and images
+/// small enough are served as they are.
+fn site_images(ctx: &Context) -> (Vec<(String, Vec<u8>)>, xhtml::ImageFiles) {
+    let max_width = ctx.config.images.html_max_width.unwrap_or(1400).max(16);
+    let mut table = xhtml::image_files(&ctx.book);
+    let scaled: Vec<(String, Vec<u8>, u32, u32)> = ctx
+        .book
+        .assets
+        .par_iter()
+        .map(|(id, a)| {
+            let name = format!("images/{}", a.file_name());
+            let scalable = matches!(
+                a.media_type.as_str(),
+                "image/jpeg" | "image/png" | "image/webp"
+            );
+            if scalable
+                && a.width > max_width
+                && let Some((bytes, w, h)) = scale_down(a, max_width)
+            {
+                return (id.clone(), bytes, w, h);
+            }
+            let _ = name;
+            (id.clone(), a.bytes.as_ref().clone(), a.width, a.height)
+        })
+        .collect();
+    let mut files = Vec::with_capacity(scaled.len());
+    for (id, bytes, w, h) in scaled {
+        if let Some(f) = table.get_mut(&id) {
+            f.width = w;
+            f.height = h;
+            files.push((f.href.clone(), bytes));
+        }
+    }
+    (files, table)
+}
+
+/// A photo scaled to `max_width` pixels wide, in its own format (JPEG at quality 85, PNG and
+/// WebP losslessly), turned upright by its EXIF orientation; `None` if it cannot be (the
+/// original is served then).
+fn scale_down(a: &crate::model::Asset, max_width: u32) -> Option<(Vec<u8>, u32, u32)> {
+    use image::ImageDecoder;
+    let reader = image::ImageReader::new(std::io::Cursor::new(a.bytes.as_slice()))
+        .with_guessed_format()
+        .ok()?;
+    let mut decoder = reader.into_decoder().ok()?;
+    let orientation = decoder.orientation().ok();
+    let mut img = image::DynamicImage::from_decoder(decoder).ok()?;
+    if let Some(o) = orientation {
+        img.apply_orientation(o);
+    }
+    let h = (u64::from(img.height()) * u64::from(max_width) / u64::from(img.width().max(1))).max(1)
+        as u32;
+    let small = img.resize_exact(max_width, h, image::imageops::FilterType::Lanczos3);
+    let mut out = Vec::new();
+    match a.media_type.as_str() {
+        "image/jpeg" => {
+            let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85);
+            small.to_rgb8().write_with_encoder(enc).ok()?;
+        }
+        "image/png" => small
+            .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+            .ok()?,
+        _ => small
+            .to_rgba8()
+            .write_with_encoder(image::codecs::webp::WebPEncoder::new_lossless(&mut out))
+            .ok()?,
+    }
+    Some((out, max_width, h))
 }
 
 fn missing_theme_file(name: &str) -> Diagnostic {
@@ -363,6 +440,7 @@ impl Site<'_> {
                 digits: self.digits,
                 heading_offset: 1,
                 id_prefix: String::new(),
+                images: self.images.clone(),
             },
         );
         // The same warnings come from both renderings: report them once.
@@ -391,6 +469,7 @@ impl Site<'_> {
             digits: self.digits,
             heading_offset: 2,
             id_prefix: format!("{}-", page.file.trim_end_matches(".html")),
+            images: self.images.clone(),
         }
     }
 
@@ -427,6 +506,7 @@ impl Site<'_> {
             digits: self.digits,
             heading_offset: 1,
             id_prefix: String::new(),
+            images: self.images.clone(),
         };
         let _ = write!(
             out,
@@ -521,6 +601,7 @@ impl Site<'_> {
             digits: self.digits,
             heading_offset: 1,
             id_prefix: String::new(),
+            images: self.images.clone(),
         };
         for page in &self.pages {
             let _ = writeln!(

@@ -233,6 +233,7 @@ fn world(
             book: crate::model::Book {
                 meta: ctx.book.meta.clone(),
                 parts: Vec::new(),
+                assets: Default::default(),
             },
             config: ctx.config.clone(),
             theme: ctx.theme.clone(),
@@ -265,7 +266,13 @@ fn world(
         &[("mode", mode.name())],
         ctx.book.meta.timestamp,
     ) {
-        Ok(w) => Some(w),
+        // The images are served as they are: JPEG is embedded without re-encoding.
+        Ok(w) => Some(w.with_images(view_ctx.book.assets.values().map(|a| {
+            (
+                format!("{}{}", view::IMAGE_DIR, a.file_name()),
+                typst::foundations::Bytes::new(a.bytes.as_ref().clone()),
+            )
+        }))),
         Err(e) => {
             diags.push(Diagnostic::error("pdf", e));
             None

@@ -17,11 +17,17 @@
 //!   `link` (`url`), `code`, `br`, `note` (`b`: blocks); blocks `p`, `h` (`level`), `quote`,
 //!   `list` (`start`: `none` for bullets, `items`), `pre` (code block), `break`. Text is in `s`,
 //!   inline children in `c`, block children in `b`.
+//! - images: inline `img` and block `figure` with `src` (a path the world serves, under
+//!   [`IMAGE_DIR`]), `alt` (`none` when absent), `w` (printed width in points: the text width,
+//!   or less so the figure is at most two thirds of the text block high), `lead` (a part's lead
+//!   image) and `c` (caption); `figure-numbers` in `strings` says whether figures are numbered;
+//! - `table`: `align` (`start`/`center`/`end`/`auto` per column), `head` and `rows` (cells of
+//!   inline nodes), `c` (caption), `size` (text scale, below 1 for tables too wide to fit).
 
 use crate::Context;
 use crate::bidi::{has_ltr_char, is_ltr_char, is_rtl_char};
 use crate::diag::Diagnostic;
-use crate::model::{Block, Digits, Inline, Part};
+use crate::model::{Align, Asset, Block, Digits, ImageRef, Inline, Part};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -71,8 +77,14 @@ pub fn book_view(ctx: &Context, samples: &[&str]) -> (Value, Vec<Diagnostic>) {
             None
         }
     };
-    let conv = Conv { body_digits };
     let page = page_size(ctx, &mut diags);
+    let (text_w, text_h) = text_block(&page);
+    let conv = Conv {
+        body_digits,
+        assets: &book.assets,
+        text_w,
+        text_h,
+    };
     let (lang, region) = typst_lang(book.meta.lang.as_str(), &mut diags);
     let digit_table: Vec<String> = (0..10).map(|d| digits.format(d)).collect();
     let mut parts = Vec::new();
@@ -120,6 +132,8 @@ pub fn book_view(ctx: &Context, samples: &[&str]) -> (Value, Vec<Diagnostic>) {
             "part": "رقم الجزء",
             "date": "تاريخ البناء",
             "made-with": "صُنع بواسطة",
+            "figure": "شكل",
+            "table": "جدول",
         })
     } else {
         json!({
@@ -130,6 +144,8 @@ pub fn book_view(ctx: &Context, samples: &[&str]) -> (Value, Vec<Diagnostic>) {
             "part": "Part",
             "date": "Build date",
             "made-with": "Made with",
+            "figure": "Figure",
+            "table": "Table",
         })
     };
     let date: String = book
@@ -171,9 +187,39 @@ pub fn book_view(ctx: &Context, samples: &[&str]) -> (Value, Vec<Diagnostic>) {
             "version": env!("CARGO_PKG_VERSION"),
         },
         "sample": sample,
+        "figure-numbers": ctx.config.images.figure_numbers.unwrap_or(false),
     });
     (view, diags)
 }
+
+/// Where the world serves the book's images: `/publish/images/<hash>.<ext>`.
+pub const IMAGE_DIR: &str = "/publish/images/";
+
+/// Width and height of the text block in points, for the page sizes of [`page_size`] and the
+/// margins of the default template (22 + 15 mm across, 20 + 20 mm down).
+fn text_block(page: &Value) -> (f64, f64) {
+    let (w, h) = match page.get("paper").and_then(Value::as_str) {
+        Some("a4") => (595.28, 841.89),
+        Some("iso-b5") => (498.9, 708.66),
+        Some("us-trade") => (432.0, 648.0),
+        Some(_) => (419.53, 595.28),
+        None => (
+            page.get("width").and_then(Value::as_f64).unwrap_or(419.53),
+            page.get("height").and_then(Value::as_f64).unwrap_or(595.28),
+        ),
+    };
+    let mm = 72.0 / 25.4;
+    ((w - 37.0 * mm).max(36.0), (h - 40.0 * mm).max(36.0))
+}
+
+/// Effective resolution below which print suffers (warned), and below which it is visibly
+/// blurred (warned louder).
+const PRINT_DPI: f64 = 300.0;
+const POOR_DPI: f64 = 150.0;
+
+/// Tables wider than this many columns are set smaller (and warned about): typst shares the
+/// text width among the columns, and past this the cells are too narrow to read.
+const WIDE_TABLE_COLUMNS: usize = 8;
 
 /// typst wants an ISO 639 language and an ISO 3166 region apart: `ar-EG` → (`ar`, `EG`).
 fn typst_lang(tag: &str, diags: &mut Vec<Diagnostic>) -> (String, Option<String>) {
@@ -271,14 +317,76 @@ fn collect_notes(part: &Part) -> BTreeMap<String, Block> {
     out
 }
 
-struct Conv {
+struct Conv<'a> {
     body_digits: Option<Digits>,
+    assets: &'a BTreeMap<String, Asset>,
+    /// Text block width and height in points.
+    text_w: f64,
+    text_h: f64,
 }
 
 type Notes = BTreeMap<String, Block>;
 type Used = BTreeMap<String, ()>;
 
-impl Conv {
+impl Conv<'_> {
+    /// The asset of an image and the path the world serves it at.
+    fn image(&self, image: &ImageRef) -> Option<(&Asset, String)> {
+        let a = self.assets.get(image.asset.as_ref()?)?;
+        Some((a, format!("{IMAGE_DIR}{}", a.file_name())))
+    }
+
+    fn figure(
+        &self,
+        image: &ImageRef,
+        caption: Value,
+        lead: bool,
+        part: &Part,
+        line: u32,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Option<Value> {
+        let (a, src) = self.image(image)?;
+        // Scaled to the text width, but never taller than two thirds of the text block.
+        let ratio = f64::from(a.width) / f64::from(a.height.max(1));
+        let w = self.text_w.min(self.text_h * 2.0 / 3.0 * ratio);
+        if a.media_type != "image/svg+xml" {
+            let dpi = f64::from(a.width) / (w / 72.0);
+            if dpi < PRINT_DPI {
+                let poor = dpi < POOR_DPI;
+                diags.push(
+                    Diagnostic::warning(
+                        "image-low-resolution",
+                        format!(
+                            "image `{}` is printed at {:.0} dpi ({} pixels across {:.0} mm){}",
+                            image.src,
+                            dpi,
+                            a.width,
+                            w / 72.0 * 25.4,
+                            if poor {
+                                ": it will look blurred in print"
+                            } else {
+                                ", under the 300 dpi printers ask for"
+                            }
+                        ),
+                    )
+                    .file(part.source.path.clone())
+                    .line(line)
+                    .hint(format!(
+                        "use an image at least {} pixels wide for the PDF",
+                        (w / 72.0 * PRINT_DPI).ceil()
+                    )),
+                );
+            }
+        }
+        Some(json!({
+            "k": "figure",
+            "src": src,
+            "alt": if image.alt.is_empty() { None } else { Some(&image.alt) },
+            "w": (w * 100.0).round() / 100.0,
+            "lead": lead,
+            "c": caption,
+        }))
+    }
+
     fn blocks(
         &self,
         blocks: &[Block],
@@ -316,6 +424,66 @@ impl Conv {
                 // Footnotes are typeset where they are referenced.
                 Block::Footnote { .. } => continue,
                 Block::Break { .. } => json!({ "k": "break" }),
+                Block::Figure {
+                    image,
+                    caption,
+                    attr,
+                    span,
+                } => {
+                    let c = self.inlines(caption, notes, used, part, diags);
+                    let lead = attr.classes.iter().any(|c| c == "lead");
+                    match self.figure(image, Value::Array(c), lead, part, span.line, diags) {
+                        Some(v) => v,
+                        None => continue,
+                    }
+                }
+                Block::Table {
+                    caption,
+                    align,
+                    head,
+                    rows,
+                    span,
+                    ..
+                } => {
+                    let columns = align.len().max(1);
+                    let size = if columns > WIDE_TABLE_COLUMNS {
+                        let size = (WIDE_TABLE_COLUMNS as f64 / columns as f64).max(0.5);
+                        diags.push(
+                            Diagnostic::warning(
+                                "table-wide",
+                                format!("table of {columns} columns is set at {:.0}% of the text size in the PDF", size * 100.0),
+                            )
+                            .file(part.source.path.clone())
+                            .line(span.line)
+                            .hint("split the table, or turn it so that rows become columns"),
+                        );
+                        size
+                    } else {
+                        1.0
+                    };
+                    let mut cells = |row: &[Vec<Inline>]| -> Value {
+                        Value::Array(
+                            row.iter()
+                                .map(|c| Value::Array(self.inlines(c, notes, used, part, diags)))
+                                .collect(),
+                        )
+                    };
+                    let head = cells(head);
+                    let rows: Vec<Value> = rows.iter().map(|r| cells(r)).collect();
+                    json!({
+                        "k": "table",
+                        "align": align.iter().map(|a| match a {
+                            Align::Default => "auto",
+                            Align::Start => "start",
+                            Align::Center => "center",
+                            Align::End => "end",
+                        }).collect::<Vec<_>>(),
+                        "head": head,
+                        "rows": rows,
+                        "size": size,
+                        "c": self.inlines(caption, notes, used, part, diags),
+                    })
+                }
             };
             out.push(v);
         }
@@ -359,6 +527,14 @@ impl Conv {
                 }
                 Inline::Code { text, .. } => out.push(json!({ "k": "code", "s": text })),
                 Inline::LineBreak { .. } => out.push(json!({ "k": "br" })),
+                Inline::Image { image, .. } => match self.image(image) {
+                    Some((_, src)) => out.push(json!({
+                        "k": "img",
+                        "src": src,
+                        "alt": if image.alt.is_empty() { None } else { Some(&image.alt) },
+                    })),
+                    None => out.extend(self.text(&image.alt)),
+                },
                 Inline::NoteRef { label, span } => match notes.get(label) {
                     // A note referenced twice is printed once, at its first reference.
                     Some(Block::Footnote { blocks, .. }) if !used.contains_key(label) => {

@@ -67,6 +67,8 @@ pub struct BookWorld {
     data: Bytes,
     data_id: FileId,
     timestamp: i64,
+    /// The book's images at their virtual paths (`/publish/images/…`): the only other files.
+    images: std::collections::HashMap<FileId, Bytes>,
 }
 
 /// The interned id of a path at the project root.
@@ -100,7 +102,18 @@ impl BookWorld {
             data: Bytes::new(data),
             data_id,
             timestamp,
+            images: Default::default(),
         })
+    }
+
+    /// Serve `bytes` at each virtual `path` (the book's images, already checked).
+    pub fn with_images(mut self, images: impl IntoIterator<Item = (String, Bytes)>) -> Self {
+        for (path, bytes) in images {
+            if let Some(id) = file_id(&path) {
+                self.images.insert(id, bytes);
+            }
+        }
+        self
     }
 
     /// The template source (for mapping diagnostics to lines).
@@ -155,6 +168,8 @@ impl World for BookWorld {
             Ok(self.data.clone())
         } else if id == self.main.id() {
             Ok(Bytes::from_string(self.main.clone()))
+        } else if let Some(b) = self.images.get(&id) {
+            Ok(b.clone())
         } else {
             // The allow-list is the template and the data: nothing else exists.
             Err(FileError::AccessDenied)
