@@ -3,11 +3,12 @@
 //! asset table, keyed by content hash, so writers embed each image once.
 //!
 //! The book folder is untrusted. The rules, each with its own diagnostic naming file and line:
-//! - URLs (`http:`, `file:`, `data:` — any scheme), absolute paths and `..` are refused: an
-//!   error (`image-outside`), since a book that silently loses a map is worse than a build that
-//!   stops; nothing is ever fetched;
-//! - a path whose real location (after symbolic links) is outside the book folder is refused
-//!   the same way; only regular files are read (`image-not-file`);
+//! - URLs (`http:`, `file:`, `data:` — any scheme), absolute paths, `..` and paths whose real
+//!   location (after symbolic links) is outside the book folder are refused with a warning
+//!   (`image-outside`) that keeps the description as text: scraped articles often carry such
+//!   links, and the book is still right without the picture; nothing is ever fetched.
+//!   `--fail-on-warnings` makes it fatal in CI;
+//! - only regular files are read (`image-not-file`, an error, like a missing file);
 //! - the type comes from the bytes, never the extension (`image-type`);
 //! - the file size and the pixel count are checked before anything is decoded
 //!   (`image-too-large`, limits in `[images]` of `publish.toml`);
@@ -134,6 +135,15 @@ pub fn resolve(book: &mut Book, book_dir: &Path, cfg: &ImagesConfig) -> Vec<Diag
                     );
                 }
             }
+            Err(("image-outside", msg, hint)) => diags.push(
+                Diagnostic::warning(
+                    "image-outside",
+                    format!("image `{}` left out, its description kept: {msg}", image.src),
+                )
+                .file(file)
+                .line(line)
+                .hint(hint),
+            ),
             Err((code, msg, hint)) => diags.push(
                 Diagnostic::error(code, format!("image `{}`: {msg}", image.src))
                     .file(file)

@@ -183,7 +183,7 @@ fn hostile_series_is_data_in_every_output() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     // The reader reported what it refused to pass through.
-    for code in ["raw-html", "unsafe-link", "image-dropped"] {
+    for code in ["raw-html", "unsafe-link", "image-outside"] {
         assert!(
             stderr.contains(&format!("[{code}]")),
             "no {code} warning: {stderr}"

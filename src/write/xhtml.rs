@@ -422,6 +422,15 @@ impl Renderer<'_> {
                 ..
             } => {
                 let lead = attr.classes.iter().any(|c| c == "lead");
+                if image.asset.is_none() {
+                    // A refused image (`image-outside`): its description stays, as text.
+                    if !image.alt.is_empty() {
+                        out.push_str("<p>");
+                        text_with_isolates(&image.alt, self.rtl, out);
+                        out.push_str("</p>\n");
+                    }
+                    return;
+                }
                 out.push_str(if lead {
                     "<figure class=\"lead\">"
                 } else {

@@ -434,6 +434,10 @@ impl Conv<'_> {
                     let lead = attr.classes.iter().any(|c| c == "lead");
                     match self.figure(image, Value::Array(c), lead, part, span.line, diags) {
                         Some(v) => v,
+                        // A refused image (`image-outside`): its description stays, as text.
+                        None if !image.alt.is_empty() => {
+                            json!({ "k": "p", "c": self.text(&image.alt) })
+                        }
                         None => continue,
                     }
                 }
