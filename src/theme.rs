@@ -81,6 +81,10 @@ pub struct FontsConfig {
     pub body: Vec<String>,
     /// Family names for code, first choice first.
     pub code: Vec<String>,
+    /// Body families by language (`he`, `ur`…), first choice first, for blocks and parts in
+    /// that language; languages not listed use `body`.
+    #[serde(default)]
+    pub lang: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// `[junk]` in `theme.toml`: patterns of website text that never reach the book.

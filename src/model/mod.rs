@@ -288,6 +288,14 @@ pub enum Block {
         /// Source range.
         span: Span,
     },
+    /// Verse: lines kept with their breaks (a poem, the hemistichs of couplets). The theme
+    /// decides whether a couplet's two hemistichs stand side by side or stacked.
+    Verse {
+        /// The lines, in order.
+        lines: Vec<Vec<Inline>>,
+        /// Source range.
+        span: Span,
+    },
     /// A thematic break (scene change).
     Break {
         /// Source range.
@@ -335,7 +343,8 @@ impl Block {
             | Block::Footnote { span, .. }
             | Block::Break { span }
             | Block::Figure { span, .. }
-            | Block::Table { span, .. } => *span,
+            | Block::Table { span, .. }
+            | Block::Verse { span, .. } => *span,
         }
     }
 }
@@ -479,6 +488,7 @@ fn each_block_text<'a>(
                 each_inline_text(content, Setting { bold: true, ..set }, f)
             }
             Block::Para { content, .. } => each_inline_text(content, set, f),
+            Block::Verse { lines, .. } => lines.iter().for_each(|l| each_inline_text(l, set, f)),
             Block::Quote { blocks, .. } | Block::Footnote { blocks, .. } => {
                 each_block_text(blocks, set, f)
             }
@@ -580,6 +590,7 @@ impl Book {
                             .chain(rows.iter().flatten())
                             .for_each(|c| inl(c, f));
                     }
+                    Block::Verse { lines, .. } => lines.iter().for_each(|l| inl(l, f)),
                     Block::Code { .. } | Block::Break { .. } => {}
                 }
             }
@@ -622,6 +633,7 @@ fn images_in_blocks(blocks: &mut [Block], f: &mut impl FnMut(&mut ImageRef, u32)
                     .flatten()
                     .for_each(|c| images_in_inlines(c, f));
             }
+            Block::Verse { lines, .. } => lines.iter_mut().for_each(|l| images_in_inlines(l, f)),
             Block::Code { .. } | Block::Break { .. } => {}
         }
     }

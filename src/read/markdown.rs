@@ -293,7 +293,15 @@ pub fn read(src: &SourceFile, text: &str) -> ReadResult {
                 .hint("add the part's paragraphs after the front matter"),
         );
     }
-    let lang = fm.lang.map(Lang).unwrap_or_default();
+    // Without a `lang` in the front matter, the letters decide where they are sure.
+    let lang = match fm.lang {
+        Some(l) => Lang(l),
+        None => {
+            let (lang, unsure) = crate::bidi::part_lang(text, file);
+            diags.extend(unsure);
+            lang
+        }
+    };
     let dir = match fm.dir.as_deref() {
         Some("rtl") => Dir::Rtl,
         Some("ltr") => Dir::Ltr,

@@ -3,7 +3,7 @@
 
 use super::{ReadResult, SourceFile};
 use crate::diag::Diagnostic;
-use crate::model::{Block, Inline, Lang, Part, Span};
+use crate::model::{Block, Inline, Part, Span};
 use crate::read::arabic;
 use crate::theme::JunkConfig;
 
@@ -65,10 +65,69 @@ fn word_count(text: &str) -> usize {
     text.split_whitespace().count()
 }
 
-/// A short line without final punctuation: a heading candidate.
+/// Most words a subheading has; a longer line without final punctuation is a sentence.
+const HEADING_MAX_WORDS: usize = 9;
+
+/// Most words a verse line (a hemistich, or a whole bayt) has.
+const VERSE_MAX_WORDS: usize = 12;
+
+/// A subheading: a short line of words without final punctuation. Not a heading: a URL or a
+/// path (`https://…`, `www.…`, `a/b`), a number or measure (`150٪`, `2024`, `٣٥ كم`), a line
+/// with fewer letters than other characters, or a sentence of more than
+/// [`HEADING_MAX_WORDS`] words.
 fn is_heading_like(text: &str) -> bool {
     let n = word_count(text);
-    (1..=12).contains(&n) && !ends_sentence(text)
+    (1..=HEADING_MAX_WORDS).contains(&n)
+        && !ends_sentence(text)
+        && !is_link_like(text)
+        && has_words(text)
+}
+
+/// Does `text` look like a URL, an e-mail address or a path rather than words?
+fn is_link_like(text: &str) -> bool {
+    let t = text.trim().to_ascii_lowercase();
+    t.contains("://")
+        || t.starts_with("www.")
+        || t.split_whitespace().any(|w| {
+            w.contains('@') && w.contains('.')
+                || (w.contains('/') && w.chars().filter(|c| c.is_alphabetic()).count() > 2)
+                || (w.starts_with("www.") || w.ends_with(".com") || w.ends_with(".org"))
+        })
+}
+
+/// Are most of `text`'s characters letters, with at least one word of two letters or more?
+/// Numbers, percentages and measures (`150٪`, `٣٥ كم`) are not headings.
+fn has_words(text: &str) -> bool {
+    let letters = text.chars().filter(|c| c.is_alphabetic()).count();
+    let other = text
+        .chars()
+        .filter(|c| !c.is_alphabetic() && !c.is_whitespace() && !is_mark(*c))
+        .count();
+    let long_word = text.split_whitespace().any(|w| {
+        w.chars().filter(|c| c.is_alphabetic()).count() >= 2 && !w.chars().any(|c| c.is_numeric())
+    });
+    let words = text
+        .split_whitespace()
+        .filter(|w| w.chars().any(|c| c.is_alphabetic()) && !w.chars().any(|c| c.is_numeric()))
+        .count();
+    long_word && letters > other && words * 2 >= word_count(text)
+}
+
+/// Combining marks (tashkeel, niqqud): neither letters nor punctuation.
+fn is_mark(c: char) -> bool {
+    matches!(c as u32, 0x0300..=0x036F | 0x0591..=0x05C7 | 0x0610..=0x061A | 0x064B..=0x065F | 0x0670 | 0x06D6..=0x06ED | 0x08D3..=0x08FF)
+}
+
+/// A group of lines that is verse: two or more short lines (at most [`VERSE_MAX_WORDS`]
+/// words), none ending with sentence punctuation, none a link. Prose hard-wrapped by a website
+/// has long lines, or ends its last line with a full stop.
+fn is_verse(group: &[Line<'_>]) -> bool {
+    group.len() >= 2
+        && group.iter().all(|l| {
+            (1..=VERSE_MAX_WORDS).contains(&word_count(l.text))
+                && !ends_sentence(l.text)
+                && !is_link_like(l.text)
+        })
 }
 
 fn junk_key(text: &str) -> String {
@@ -343,13 +402,16 @@ pub fn read(src: &SourceFile, text: &str, junk: &JunkConfig) -> ReadResult {
                 .hint("add the part's paragraphs after the heading"),
         );
     }
+    // Raw text names no language: the letters decide where they are sure (`src/bidi.rs`).
+    let (lang, unsure) = crate::bidi::part_lang(text, file);
+    diags.extend(unsure);
     let part = Part {
         number,
         title: part_title,
         series: title.series,
         author,
-        lang: Lang::default(),
-        dir: Lang::default().default_dir(),
+        dir: lang.default_dir(),
+        lang,
         source: src.source.clone(),
         blocks,
     };
@@ -375,6 +437,22 @@ fn body_blocks(lines: &[Line<'_>]) -> Vec<Block> {
                 content: vec![Inline::text(l.text, l.span())],
                 attr: Default::default(),
                 span: l.span(),
+            });
+            continue;
+        }
+        if is_verse(group) {
+            let first = group[0];
+            let last = group[group.len() - 1];
+            blocks.push(Block::Verse {
+                lines: group
+                    .iter()
+                    .map(|l| vec![Inline::text(l.text, l.span())])
+                    .collect(),
+                span: Span {
+                    start: first.start,
+                    end: last.start + last.text.len(),
+                    line: first.number,
+                },
             });
             continue;
         }
@@ -408,6 +486,29 @@ fn body_blocks(lines: &[Line<'_>]) -> Vec<Block> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn headings_need_words() {
+        for h in [
+            "عنوان فرعي قصير",
+            "من الموصل إلى سقوط الرقة",
+            "الفصل 3",
+            "Firefox",
+        ] {
+            assert!(is_heading_like(h), "{h}");
+        }
+        for p in [
+            "150٪",
+            "٣٥ كم",
+            "2024",
+            "https://example.org/a",
+            "www.example.org",
+            "وقد أعلنت الحكومة أمس أنها ستبدأ تنفيذ الخطة الجديدة خلال الأسبوع المقبل",
+            "نهاية الجملة.",
+        ] {
+            assert!(!is_heading_like(p), "{p}");
+        }
+    }
 
     #[test]
     fn glued_marker() {

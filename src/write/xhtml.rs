@@ -4,7 +4,7 @@
 
 use crate::bidi;
 use crate::diag::Diagnostic;
-use crate::model::{Align, Block, Digits, ImageRef, Inline, Part, Row};
+use crate::model::{Align, Block, Digits, Dir, ImageRef, Inline, Part, Row};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -162,16 +162,11 @@ pub fn forbidden_chars(s: &str) -> Vec<char> {
     out
 }
 
-/// Render text, isolating left-to-right runs (Latin, URLs, code-like tokens) in `<bdi>` when
-/// the surrounding direction is right-to-left.
-pub fn text_with_isolates(text: &str, rtl: bool, out: &mut String) {
-    if !rtl {
-        out.push_str(&escape(text));
-        return;
-    }
-    let runs = bidi::ltr_runs(text);
+/// Render text set in a block of direction `dir`, isolating in `<bdi dir="ltr">` only the
+/// Latin runs the bidi algorithm alone would misread ([`bidi::isolates`]).
+pub fn text_with_isolates(text: &str, dir: Dir, out: &mut String) {
     let mut pos = 0;
-    for r in runs {
+    for r in bidi::isolates(text, dir) {
         out.push_str(&escape(&text[pos..r.start]));
         out.push_str("<bdi dir=\"ltr\">");
         out.push_str(&escape(&text[r.clone()]));
@@ -181,10 +176,28 @@ pub fn text_with_isolates(text: &str, rtl: bool, out: &mut String) {
     out.push_str(&escape(&text[pos..]));
 }
 
+/// The ` dir="…" lang="…"` attributes of a block whose language or direction differs from
+/// its part's ([`bidi::block_voice`]), and the direction its text is set in.
+fn voice_attrs(part: &Part, content: &[Inline], flavor: Flavor) -> (String, Dir) {
+    match bidi::block_voice(&Inline::plain(content), &part.lang) {
+        Some((lang, dir)) => {
+            let l = escape(lang.as_str());
+            let xml = if flavor == Flavor::Epub {
+                format!(" xml:lang=\"{l}\"")
+            } else {
+                String::new()
+            };
+            (format!(" dir=\"{}\" lang=\"{l}\"{xml}", dir.as_str()), dir)
+        }
+        None => (String::new(), part.dir),
+    }
+}
+
 struct Renderer<'a> {
     part: &'a Part,
     opts: &'a Options,
-    rtl: bool,
+    /// Direction of the block being rendered.
+    dir: Dir,
     /// Footnote label → number, in order of first reference.
     note_numbers: BTreeMap<String, usize>,
     note_order: Vec<String>,
@@ -258,6 +271,7 @@ fn forbidden_chars_in(part: &Part) -> Vec<char> {
                     walk_inlines(content, out)
                 }
                 Block::Quote { blocks, .. } | Block::Footnote { blocks, .. } => walk(blocks, out),
+                Block::Verse { lines, .. } => lines.iter().for_each(|l| walk_inlines(l, out)),
                 Block::List { items, .. } => items.iter().for_each(|i| walk(i, out)),
                 Block::Code { text, .. } => out.extend(forbidden_chars(text)),
                 Block::Break { .. } => {}
@@ -305,7 +319,7 @@ impl<'a> Renderer<'a> {
         Renderer {
             part,
             opts,
-            rtl: part.dir == crate::model::Dir::Rtl,
+            dir: part.dir,
             note_numbers: BTreeMap::new(),
             note_order: Vec::new(),
             notes: BTreeMap::new(),
@@ -317,6 +331,13 @@ impl<'a> Renderer<'a> {
 }
 
 impl Renderer<'_> {
+    /// Run `f` with the block direction set to `dir`.
+    fn voiced(&mut self, dir: Dir, f: impl FnOnce(&mut Self)) {
+        let outer = std::mem::replace(&mut self.dir, dir);
+        f(self);
+        self.dir = outer;
+    }
+
     fn id(&mut self, kind: &str) -> String {
         self.counter += 1;
         format!("{}{kind}{}", self.opts.id_prefix, self.counter)
@@ -335,8 +356,9 @@ impl Renderer<'_> {
             Block::Heading { level, content, .. } => {
                 let h = (level + self.opts.heading_offset).clamp(1, 6);
                 let id = self.id("h");
-                let _ = write!(out, "<h{h} id=\"{id}\">");
-                self.inlines(content, out, true);
+                let (attrs, dir) = voice_attrs(self.part, content, self.opts.flavor);
+                let _ = write!(out, "<h{h} id=\"{id}\"{attrs}>");
+                self.voiced(dir, |r| r.inlines(content, out, true));
                 let _ = writeln!(out, "</h{h}>");
                 self.anchors.push(Anchor {
                     id,
@@ -345,8 +367,14 @@ impl Renderer<'_> {
             }
             Block::Para { content, .. } => {
                 let id = self.id("p");
-                let _ = write!(out, "<p id=\"{id}\">");
-                self.inlines(content, out, true);
+                let (attrs, dir) = voice_attrs(self.part, content, self.opts.flavor);
+                let class = if bidi::is_vowelled(&Inline::plain(content)) {
+                    " class=\"vowelled\""
+                } else {
+                    ""
+                };
+                let _ = write!(out, "<p id=\"{id}\"{class}{attrs}>");
+                self.voiced(dir, |r| r.inlines(content, out, true));
                 out.push_str("</p>\n");
                 self.anchors.push(Anchor {
                     id,
@@ -382,16 +410,18 @@ impl Renderer<'_> {
                     match item.as_slice() {
                         [Block::Para { content, .. }] if self.opts.flavor == Flavor::Html => {
                             let id = self.id("p");
-                            let _ = write!(out, "<li id=\"{id}\">");
-                            self.inlines(content, out, true);
+                            let (attrs, dir) = voice_attrs(self.part, content, self.opts.flavor);
+                            let _ = write!(out, "<li id=\"{id}\"{attrs}>");
+                            self.voiced(dir, |r| r.inlines(content, out, true));
                             self.anchors.push(Anchor {
                                 id,
                                 text: Inline::plain(content),
                             });
                         }
                         [Block::Para { content, .. }] => {
-                            out.push_str("<li>");
-                            self.inlines(content, out, true);
+                            let (attrs, dir) = voice_attrs(self.part, content, self.opts.flavor);
+                            let _ = write!(out, "<li{attrs}>");
+                            self.voiced(dir, |r| r.inlines(content, out, true));
                         }
                         blocks => {
                             out.push_str("<li>\n");
@@ -413,6 +443,31 @@ impl Renderer<'_> {
                 out.push_str(&escape(text));
                 out.push_str("</code></pre>\n");
             }
+            Block::Verse { lines, .. } => {
+                let all: Vec<Inline> = lines.iter().flatten().cloned().collect();
+                let (attrs, dir) = voice_attrs(self.part, &all, self.opts.flavor);
+                // An even number of lines is couplets: the theme may set each pair side by side.
+                let mut class = String::from("verse");
+                if lines.len() % 2 == 0 {
+                    class.push_str(" couplets");
+                }
+                if bidi::is_vowelled(&Inline::plain(&all)) {
+                    class.push_str(" vowelled");
+                }
+                let id = self.id("p");
+                let _ = writeln!(out, "<div class=\"{class}\" id=\"{id}\"{attrs}>");
+                for line in lines {
+                    out.push_str("<p class=\"line\">");
+                    self.voiced(dir, |r| r.inlines(line, out, true));
+                    out.push_str("</p>\n");
+                }
+                out.push_str("</div>\n");
+                let text: Vec<String> = lines.iter().map(|l| Inline::plain(l)).collect();
+                self.anchors.push(Anchor {
+                    id,
+                    text: text.join(" / "),
+                });
+            }
             Block::Footnote { .. } => {} // rendered at the end, in reference order
             Block::Break { .. } => out.push_str("<hr/>\n"),
             Block::Figure {
@@ -426,7 +481,7 @@ impl Renderer<'_> {
                     // A refused image (`image-outside`): its description stays, as text.
                     if !image.alt.is_empty() {
                         out.push_str("<p>");
-                        text_with_isolates(&image.alt, self.rtl, out);
+                        text_with_isolates(&image.alt, self.dir, out);
                         out.push_str("</p>\n");
                     }
                     return;
@@ -459,7 +514,7 @@ impl Renderer<'_> {
     fn img(&mut self, image: &ImageRef, inline: bool, out: &mut String) {
         let file = image.asset.as_ref().and_then(|a| self.opts.images.get(a));
         let Some(file) = file else {
-            text_with_isolates(&image.alt, self.rtl, out);
+            text_with_isolates(&image.alt, self.dir, out);
             return;
         };
         let _ = write!(
@@ -529,7 +584,7 @@ impl Renderer<'_> {
     fn inlines(&mut self, content: &[Inline], out: &mut String, notes: bool) {
         for i in content {
             match i {
-                Inline::Text { text, .. } => text_with_isolates(text, self.rtl, out),
+                Inline::Text { text, .. } => text_with_isolates(text, self.dir, out),
                 Inline::Emph { content, .. } => {
                     out.push_str("<em>");
                     self.inlines(content, out, notes);
@@ -670,8 +725,9 @@ impl Renderer<'_> {
             match blocks {
                 [Block::Para { content, .. }, rest @ ..] => {
                     let id = self.id("p");
-                    let _ = write!(out, "<p id=\"{id}\">{backlink}");
-                    self.inlines(content, out, false);
+                    let (attrs, dir) = voice_attrs(self.part, content, self.opts.flavor);
+                    let _ = write!(out, "<p id=\"{id}\"{attrs}>{backlink}");
+                    self.voiced(dir, |r| r.inlines(content, out, false));
                     out.push_str("</p>\n");
                     if !epub {
                         // Footnotes are searchable in the site (issue 5).

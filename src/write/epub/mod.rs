@@ -553,6 +553,16 @@ fn stylesheet(ctx: &Context, fonts: &[fonts::Font<'_>], diags: &mut Vec<Diagnost
         list(&cfg.body, "serif"),
         list(&cfg.code, "monospace")
     );
+    // Per-language body fonts of the theme, picked by the `lang` the writer puts on blocks.
+    for (lang, families) in &cfg.lang {
+        if lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            let _ = writeln!(
+                css,
+                ":lang({lang}) {{ font-family: {}; }}",
+                list(families, "serif")
+            );
+        }
+    }
     for file in ["book.css", "epub.css"] {
         if let Some(text) = ctx.theme.text(file) {
             let (text, dropped) = epub_css(text);

@@ -25,9 +25,9 @@
 //!   inline nodes), `c` (caption), `size` (text scale, below 1 for tables too wide to fit).
 
 use crate::Context;
-use crate::bidi::{has_ltr_char, is_ltr_char, is_rtl_char};
+use crate::bidi;
 use crate::diag::Diagnostic;
-use crate::model::{Align, Asset, Block, Digits, ImageRef, Inline, Part};
+use crate::model::{Align, Asset, Block, Digits, Dir, ImageRef, Inline, Part};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -84,12 +84,14 @@ pub fn book_view(ctx: &Context, samples: &[&str]) -> (Value, Vec<Diagnostic>) {
         assets: &book.assets,
         text_w,
         text_h,
+        dir: std::cell::Cell::new(book.meta.dir),
     };
     let (lang, region) = typst_lang(book.meta.lang.as_str(), &mut diags);
     let digit_table: Vec<String> = (0..10).map(|d| digits.format(d)).collect();
     let mut parts = Vec::new();
     let mut sources = Vec::new();
     for part in &book.parts {
+        conv.dir.set(part.dir);
         let notes = collect_notes(part);
         let mut used = BTreeMap::new();
         let blocks = conv.blocks(&part.blocks, &notes, &mut used, part, &mut diags);
@@ -111,6 +113,8 @@ pub fn book_view(ctx: &Context, samples: &[&str]) -> (Value, Vec<Diagnostic>) {
             "label": part.label(style, digits),
             "title": conv.inlines(&part.title, &notes, &mut used, part, &mut diags),
             "title-plain": part.title_text(),
+            "lang": typst_lang(part.lang.as_str(), &mut diags).0,
+            "dir": part.dir.as_str(),
             "blocks": blocks,
         }));
         sources.push(json!({
@@ -175,6 +179,7 @@ pub fn book_view(ctx: &Context, samples: &[&str]) -> (Value, Vec<Diagnostic>) {
         },
         "fonts": {
             "body": ctx.theme.config.fonts.body,
+            "lang": ctx.theme.config.fonts.lang,
             "code": ctx.theme.config.fonts.code,
         },
         "page": page,
@@ -323,6 +328,8 @@ struct Conv<'a> {
     /// Text block width and height in points.
     text_w: f64,
     text_h: f64,
+    /// Direction of the block being converted (the part's, or the block's own).
+    dir: std::cell::Cell<Dir>,
 }
 
 type Notes = BTreeMap<String, Block>;
@@ -398,15 +405,23 @@ impl Conv<'_> {
         let mut out = Vec::new();
         for b in blocks {
             let v = match b {
-                Block::Heading { level, content, .. } => json!({
-                    "k": "h",
-                    "level": level,
-                    "c": self.inlines(content, notes, used, part, diags),
-                }),
-                Block::Para { content, .. } => json!({
-                    "k": "p",
-                    "c": self.inlines(content, notes, used, part, diags),
-                }),
+                Block::Heading { level, content, .. } => {
+                    let mut v = json!({ "k": "h", "level": level });
+                    let outer = self.voice(part, content, &mut v);
+                    v["c"] = Value::Array(self.inlines(content, notes, used, part, diags));
+                    self.dir.set(outer);
+                    v
+                }
+                Block::Para { content, .. } => {
+                    let mut v = json!({ "k": "p" });
+                    if bidi::is_vowelled(&Inline::plain(content)) {
+                        v["vowelled"] = json!(true);
+                    }
+                    let outer = self.voice(part, content, &mut v);
+                    v["c"] = Value::Array(self.inlines(content, notes, used, part, diags));
+                    self.dir.set(outer);
+                    v
+                }
                 Block::Quote { blocks, .. } => json!({
                     "k": "quote",
                     "b": self.blocks(blocks, notes, used, part, diags),
@@ -423,6 +438,20 @@ impl Conv<'_> {
                 Block::Code { text, .. } => json!({ "k": "pre", "s": text }),
                 // Footnotes are typeset where they are referenced.
                 Block::Footnote { .. } => continue,
+                Block::Verse { lines, .. } => {
+                    let all: Vec<Inline> = lines.iter().flatten().cloned().collect();
+                    let mut v = json!({ "k": "verse" });
+                    if bidi::is_vowelled(&Inline::plain(&all)) {
+                        v["vowelled"] = json!(true);
+                    }
+                    let outer = self.voice(part, &all, &mut v);
+                    v["lines"] = lines
+                        .iter()
+                        .map(|l| Value::Array(self.inlines(l, notes, used, part, diags)))
+                        .collect();
+                    self.dir.set(outer);
+                    v
+                }
                 Block::Break { .. } => json!({ "k": "break" }),
                 Block::Figure {
                     image,
@@ -561,22 +590,51 @@ impl Conv<'_> {
         out
     }
 
-    /// Plain text → runs: right-to-left text as is, Latin runs marked `ltr` for isolation.
+    /// Plain text → runs: text as is for the bidi algorithm, the Latin runs it would misread
+    /// marked `ltr` for isolation ([`bidi::isolates`]); digits converted to the body digits
+    /// only in right-to-left text outside Latin runs (`Firefox 3` keeps its 3).
     fn text(&self, text: &str) -> Vec<Value> {
-        split_runs(text)
-            .into_iter()
-            .map(|(ltr, s)| {
-                if ltr {
-                    json!({ "k": "ltr", "s": s })
-                } else {
-                    let s = match self.body_digits {
-                        Some(d) => convert_digits(&s, d),
-                        None => s,
-                    };
-                    json!({ "k": "t", "s": s })
+        let dir = self.dir.get();
+        let digits = self.body_digits.filter(|_| dir == Dir::Rtl);
+        let mut out = Vec::new();
+        let mut push = |s: &str, k: &str, convert: bool| {
+            if s.is_empty() {
+                return;
+            }
+            let s = match digits {
+                Some(d) if convert => convert_digits(s, d),
+                _ => s.to_owned(),
+            };
+            match out.last_mut() {
+                Some(Value::Object(m)) if m["k"] == "t" && k == "t" => {
+                    let joined = format!("{}{s}", m["s"].as_str().unwrap_or(""));
+                    m.insert("s".into(), Value::String(joined));
                 }
-            })
-            .collect()
+                _ => out.push(json!({ "k": k, "s": s })),
+            }
+        };
+        let isolated = bidi::isolates(text, dir);
+        let mut pos = 0;
+        for r in bidi::latin_runs(text) {
+            push(&text[pos..r.start], "t", true);
+            let k = if isolated.contains(&r) { "ltr" } else { "t" };
+            push(&text[r.clone()], k, false);
+            pos = r.end;
+        }
+        push(&text[pos..], "t", true);
+        out
+    }
+
+    /// The block's own `lang`/`dir` when they differ from the part's
+    /// ([`bidi::block_voice`]), set for the conversion of its content.
+    fn voice(&self, part: &Part, content: &[Inline], v: &mut Value) -> Dir {
+        let outer = self.dir.get();
+        if let Some((lang, dir)) = bidi::block_voice(&Inline::plain(content), &part.lang) {
+            v["lang"] = json!(lang.as_str().split(['-', '_']).next().unwrap_or("und"));
+            v["dir"] = json!(dir.as_str());
+            self.dir.set(dir);
+        }
+        outer
     }
 }
 
@@ -595,160 +653,9 @@ pub fn convert_digits(s: &str, to: Digits) -> String {
         .collect()
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum Class {
-    Ltr,
-    Rtl,
-    Neutral,
-}
-
-fn class(word: &str) -> Class {
-    // Letters decide; Arabic punctuation (، ؛ ؟) and digits are neutral.
-    let rtl = word.chars().any(|c| is_rtl_char(c) && c.is_alphabetic());
-    if rtl {
-        Class::Rtl
-    } else if word.chars().any(is_ltr_char) {
-        Class::Ltr
-    } else {
-        Class::Neutral
-    }
-}
-
-/// Split text into `(is_ltr, text)` runs. A run of Latin words (with the neutral words between
-/// them, and a following `#11`-like word) is one left-to-right run, so `#read("/etc/passwd")` or
-/// `PKCS #11` display in their own order; punctuation of the surrounding Arabic sentence and
-/// unbalanced brackets stay outside the run.
-pub fn split_runs(text: &str) -> Vec<(bool, String)> {
-    // Most of a right-to-left book has no left-to-right letter at all: answer that in one scan.
-    if !has_ltr_char(text) {
-        return if text.is_empty() {
-            Vec::new()
-        } else {
-            vec![(false, text.to_owned())]
-        };
-    }
-    // Tokens: (start, end, is_space).
-    let mut tokens: Vec<(usize, usize, bool)> = Vec::new();
-    for (i, c) in text.char_indices() {
-        let sp = c.is_whitespace();
-        match tokens.last_mut() {
-            Some(t) if t.2 == sp => t.1 = i + c.len_utf8(),
-            _ => tokens.push((i, i + c.len_utf8(), sp)),
-        }
-    }
-    let words: Vec<(usize, usize)> = tokens.iter().filter(|t| !t.2).map(|t| (t.0, t.1)).collect();
-    let classes: Vec<Class> = words.iter().map(|w| class(&text[w.0..w.1])).collect();
-    // Mark words that belong to an LTR run.
-    let mut in_run = vec![false; words.len()];
-    for i in 0..words.len() {
-        match classes[i] {
-            Class::Ltr => in_run[i] = true,
-            Class::Neutral => {
-                let prev_ltr = i > 0 && in_run[i - 1];
-                let next_ltr = classes[i + 1..]
-                    .iter()
-                    .find(|c| **c != Class::Neutral)
-                    .is_some_and(|c| *c == Class::Ltr);
-                let ascii_start = text[words[i].0..].starts_with(|c: char| c.is_ascii_graphic());
-                in_run[i] = prev_ltr && (next_ltr || ascii_start);
-            }
-            Class::Rtl => {}
-        }
-    }
-    let mut runs: Vec<(bool, String)> = Vec::new();
-    let push = |ltr: bool, s: &str, runs: &mut Vec<(bool, String)>| {
-        if s.is_empty() {
-            return;
-        }
-        match runs.last_mut() {
-            Some(last) if last.0 == ltr => last.1.push_str(s),
-            _ => runs.push((ltr, s.to_owned())),
-        }
-    };
-    let mut pos = 0;
-    let mut i = 0;
-    while i < words.len() {
-        if !in_run[i] {
-            i += 1;
-            continue;
-        }
-        let mut j = i;
-        while j + 1 < words.len() && in_run[j + 1] {
-            j += 1;
-        }
-        let (start, end) = trim_run(text, words[i].0, words[j].1);
-        push(false, &text[pos..start], &mut runs);
-        push(true, &text[start..end], &mut runs);
-        pos = end;
-        i = j + 1;
-    }
-    push(false, &text[pos..], &mut runs);
-    runs
-}
-
-/// Shrink an LTR run so sentence punctuation and unbalanced brackets or quotes at its ends
-/// stay with the surrounding right-to-left text.
-fn trim_run(text: &str, mut start: usize, mut end: usize) -> (usize, usize) {
-    const PUNCT: &[char] = &['،', '؛', '؟', '.', ',', ';', ':', '!', '?', '«', '»', '…'];
-    loop {
-        let s = &text[start..end];
-        let count = |c: char| s.chars().filter(|&x| x == c).count();
-        let Some(last) = s.chars().next_back() else {
-            break;
-        };
-        // `&amp;` keeps its `;`; elsewhere a final `;` belongs to the Arabic sentence.
-        let drop_last = (PUNCT.contains(&last) && !(last == ';' && s.contains('&')))
-            || (last == ')' && count(')') > count('('))
-            || (last == ']' && count(']') > count('['))
-            || (last == '"' && count('"') % 2 == 1)
-            || (last == '\'' && count('\'') % 2 == 1);
-        if drop_last {
-            end -= last.len_utf8();
-            continue;
-        }
-        let first = s.chars().next().unwrap_or(' ');
-        let drop_first = PUNCT.contains(&first)
-            || (first == '(' && count('(') > count(')'))
-            || (first == '[' && count('[') > count(']'))
-            || (first == '"' && count('"') % 2 == 1)
-            || (first == '\'' && count('\'') % 2 == 1);
-        if drop_first {
-            start += first.len_utf8();
-            continue;
-        }
-        break;
-    }
-    (start, end)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ltr_runs(s: &str) -> Vec<String> {
-        split_runs(s)
-            .into_iter()
-            .filter(|r| r.0)
-            .map(|r| r.1)
-            .collect()
-    }
-
-    #[test]
-    fn latin_runs_are_isolated() {
-        assert_eq!(ltr_runs("معيار PKCS #11 في التشفير"), ["PKCS #11"]);
-        assert_eq!(
-            ltr_runs("جرّب #read(\"/etc/passwd\") هنا"),
-            ["#read(\"/etc/passwd\")"]
-        );
-        assert_eq!(ltr_runs("(انظر Python)، ثم"), ["Python"]);
-        assert_eq!(ltr_runs("لغة Rust."), ["Rust"]);
-        assert_eq!(ltr_runs("و &amp; و"), ["&amp;"]);
-        assert_eq!(ltr_runs("عام 2014 ثم"), Vec::<String>::new());
-        // Every character is kept, in order.
-        let s = "أ *x* $x$ [a] <b> @x \\ // ب";
-        let joined: String = split_runs(s).into_iter().map(|r| r.1).collect();
-        assert_eq!(joined, s);
-    }
 
     #[test]
     fn language_tags() {
