@@ -17,6 +17,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+/// A paragraph's text and its characters with their horizontal positions (none for those
+/// without a box).
+type PageChars = Vec<(String, Vec<(String, Option<f64>)>)>;
+
 struct Case {
     line: usize,
     dir: Dir,
@@ -268,8 +272,7 @@ const files = JSON.parse(process.argv[2]);
         "puppeteer: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: Vec<(String, Vec<(String, Option<f64>)>)> =
-        serde_json::from_slice(&out.stdout).expect("JSON from the page script");
+    let v: PageChars = serde_json::from_slice(&out.stdout).expect("JSON from the page script");
     v.into_iter()
         .map(|(text, chars)| {
             let chars = chars
@@ -774,7 +777,7 @@ fn vowelled_lines_never_touch() {
     let pixels = &pgm[pos + 1..];
     let px = |pt: f64| (pt * dpi / 72.0).round() as usize;
     // Columns of the text block, a little wider for marks over the first and last letters.
-    let (x0, x1) = (px(left - 10.0).max(0), px(right + 20.0).min(w - 1));
+    let (x0, x1) = (px((left - 10.0).max(0.0)), px(right + 20.0).min(w - 1));
     let ink = |row: usize| pixels[row * w + x0..row * w + x1].iter().any(|&p| p < 160);
     let mut gaps = Vec::new();
     for pair in baselines.windows(2) {
