@@ -542,8 +542,11 @@ mod tests {
             Some((Lang("he".into()), Dir::Rtl))
         );
         assert_eq!(
-            block_voice("Ωμέγα λέξη", &ar),
+            block_voice("Ωμέγα λέξη εδώ", &ar),
             Some((Lang("und".into()), Dir::Ltr))
         );
+        // A URL or a product name alone stays in the part's direction.
+        assert_eq!(block_voice("https://example.org/report", &ar), None);
+        assert_eq!(block_voice("Firefox Nightly", &ar), None);
     }
 }
