@@ -179,19 +179,13 @@ impl Config {
     /// real calendar date, no control characters. A problem is a configuration error (exit 2)
     /// naming the key; `file` is the config file as shown.
     pub fn validate(&self, text: &str, file: &str) -> Result<(), crate::Error> {
-        let err = |key: &str, message: String| {
-            let (line, column) = key_position(text, key);
-            crate::Error::Config {
-                file: file.to_owned(),
-                line,
-                column,
-                message,
-            }
-        };
+        // Every problem is collected, so one run reports every mistake at once.
+        let mut problems: Vec<(String, String)> = Vec::new();
+        let err = |key: &str, message: String| (key.to_owned(), message);
         if let Ok(table) = toml::from_str::<toml::Table>(text)
             && let Some((key, c)) = control_char_key(&toml::Value::Table(table))
         {
-            return Err(err(
+            problems.push(err(
                 key.rsplit('.').next().unwrap_or(&key),
                 format!(
                     "`{key}` holds the control character U+{:04X}; remove it (only printable text belongs in the configuration)",
@@ -199,33 +193,33 @@ impl Config {
                 ),
             ));
         }
-        if let Some(theme) = &self.theme {
-            check_plain_name(theme).map_err(|why| {
-                err(
-                    "theme",
-                    format!("`theme` = `{}` {why}", crate::diag::escape_control(theme)),
-                )
-            })?;
+        if let Some(theme) = &self.theme
+            && let Err(why) = check_plain_name(theme)
+        {
+            problems.push(err(
+                "theme",
+                format!("`theme` = `{}` {why}", crate::diag::escape_control(theme)),
+            ));
         }
-        if let Some(slug) = &self.book.slug {
-            check_plain_name(slug).map_err(|why| {
-                err(
-                    "slug",
-                    format!("[book] slug `{}` {why}", crate::diag::escape_control(slug)),
-                )
-            })?;
+        if let Some(slug) = &self.book.slug
+            && let Err(why) = check_plain_name(slug)
+        {
+            problems.push(err(
+                "slug",
+                format!("[book] slug `{}` {why}", crate::diag::escape_control(slug)),
+            ));
         }
         if let Some(date) = &self.book.date
             && crate::parse_date(date).is_none()
         {
-            return Err(err(
+            problems.push(err(
                 "date",
                 format!("[book] date `{date}` is not a real calendar date of the form YYYY-MM-DD"),
             ));
         }
         let paper = self.pdf.paper.as_deref().unwrap_or("a5");
         if !PAPERS.contains(&paper) {
-            return Err(err(
+            problems.push(err(
                 "paper",
                 format!(
                     "[pdf] paper `{paper}` is not known: use a5, a4, b5, us-trade, or custom with width and height"
@@ -239,7 +233,7 @@ impl Config {
                     .and_then(crate::write::pdf::view::length_pt)
                     .is_some();
                 if !ok {
-                    return Err(err(
+                    problems.push(err(
                         key,
                         format!(
                             "[pdf] {key} must be a length between {PAGE_MIN_MM} mm and {PAGE_MAX_MM} mm such as `148mm` with paper = \"custom\""
@@ -251,7 +245,7 @@ impl Config {
         if let Some(d) = self.pdf.body_digits.as_deref()
             && !["as-typed", "arabic-indic", "western", "persian"].contains(&d)
         {
-            return Err(err(
+            problems.push(err(
                 "body-digits",
                 format!(
                     "[pdf] body-digits `{d}` is not known: use as-typed, arabic-indic, western or persian"
@@ -260,31 +254,47 @@ impl Config {
         }
         if let Some(names) = &self.pdf.standard {
             let mut list = Vec::new();
+            let mut known = true;
             for name in names {
-                let std: typst_pdf::PdfStandard =
-                    serde_json::from_value(serde_json::Value::String(name.clone())).map_err(
-                        |_| {
-                            err(
-                                "standard",
-                                format!(
-                                    "[pdf] standard `{name}` is not known: use a-1b, a-2b, a-2u, a-3b, a-3u, a-4, ua-1"
-                                ),
-                            )
-                        },
-                    )?;
-                list.push(std);
+                match serde_json::from_value::<typst_pdf::PdfStandard>(serde_json::Value::String(
+                    name.clone(),
+                )) {
+                    Ok(std) => list.push(std),
+                    Err(_) => {
+                        known = false;
+                        problems.push(err(
+                            "standard",
+                            format!(
+                                "[pdf] standard `{name}` is not known: use a-1b, a-2b, a-2u, a-3b, a-3u, a-4, ua-1"
+                            ),
+                        ));
+                    }
+                }
             }
-            typst_pdf::PdfStandards::new(&list).map_err(|e| {
-                err(
+            if known && let Err(e) = typst_pdf::PdfStandards::new(&list) {
+                problems.push(err(
                     "standard",
                     format!(
                         "[pdf] standard {names:?} cannot be combined: {}",
                         e.message()
                     ),
-                )
-            })?;
+                ));
+            }
         }
-        Ok(())
+        let Some((first_key, _)) = problems.first() else {
+            return Ok(());
+        };
+        let (line, column) = key_position(text, first_key);
+        Err(crate::Error::Config {
+            file: file.to_owned(),
+            line,
+            column,
+            message: problems
+                .iter()
+                .map(|(_, m)| m.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+        })
     }
 }
 

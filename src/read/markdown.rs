@@ -119,7 +119,9 @@ fn parse_front_matter(
     // A `\u0007` escape gets past the decoder's control-character check (issue 17).
     for (key, v) in &map {
         if let serde_json::Value::String(text) = v
-            && let Some(c) = text.chars().find(|&c| c.is_control() && c != '\n' && c != '\t')
+            && let Some(c) = text
+                .chars()
+                .find(|&c| c.is_control() && c != '\n' && c != '\t')
         {
             let line = raw
                 .lines()
