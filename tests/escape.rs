@@ -711,14 +711,19 @@ fn control_characters_in_front_matter_are_errors() {
     let s = Setup::new();
     for (name, text) in [
         ("a.md", "+++\ntitle = \"x\\u0007y\"\npart = 1\n+++\n\nنص.\n"),
-        ("b.md", "---\ntitle: ok\nauthor: \"z\\x1b[2J\"\npart: 2\n---\n\nنص.\n"),
+        (
+            "b.md",
+            "---\ntitle: ok\nauthor: \"z\\x1b[2J\"\npart: 2\n---\n\nنص.\n",
+        ),
     ] {
         std::fs::write(s.book().join("sources").join(name), text).unwrap();
         let out = s.run(&["--format", "html", "--diagnostics", "json"]);
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(1), "{name}: {err}");
-        let diags: Vec<serde_json::Value> =
-            err.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let diags: Vec<serde_json::Value> = err
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert!(
             diags.iter().any(|d| d["code"] == "front-matter"
                 && d["file"] == format!("sources/{name}")
