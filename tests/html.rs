@@ -170,10 +170,10 @@ fn search_can_be_turned_off() {
     let book = book_from_dir(&fixture("html/series"));
     std::fs::write(book.path().join("publish.toml"), "[html]\nsearch = false\n").unwrap();
     let site = build_html(book.path());
-    assert!(!site.join("search-index.js").exists());
+    assert!(!site.join("search").exists());
     assert!(!site.join("search.js").exists());
     let index = read(&site.join("index.html"));
-    assert!(!index.contains("<script"));
+    assert_eq!(index.matches("<script").count(), 1, "only site.js");
     assert!(!index.contains("role=\"search\""));
 }
 
@@ -257,8 +257,9 @@ fn hostile_text_is_shown_literally_and_creates_no_element() {
         let html = read(&page);
         let name = page.file_name().unwrap().to_string_lossy().into_owned();
         let scripts = html.matches("<script").count();
-        // Only the theme's search script, on every page.
-        assert_eq!(scripts, 1, "{name}: script elements");
+        // Only the theme's scripts (search and reader features), on every page.
+        assert_eq!(scripts, 2, "{name}: script elements");
+        assert!(html.contains("<script src=\"site.js\"></script>"), "{name}");
         assert!(
             html.contains("<script src=\"search.js\"></script>"),
             "{name}"
@@ -558,6 +559,11 @@ window.addEventListener("load", function () {
     out.prevLeft = prev.getBoundingClientRect().left;
     out.nextLeft = next.getBoundingClientRect().left;
   }
+  // `s` focuses the search box; the reading tools are added.
+  document.dispatchEvent(new KeyboardEvent("keydown", { key: "s", bubbles: true }));
+  out.sFocus = document.activeElement ? document.activeElement.id : null;
+  if (document.activeElement) document.activeElement.blur();
+  out.tools = !!document.querySelector(".reader-tools button");
   var input = document.getElementById("q");
   // Each query goes through the real search box; search.js reports when it has shown results
   // (the index loads asynchronously, shard by shard).
@@ -674,6 +680,8 @@ fn browser_seed_book_is_rtl_fits_a_phone_and_search_is_arabic_aware() {
     let v = probe(&site, "index.html", &queries, 360);
     assert_eq!(v["direction"], "rtl", "{v}");
     assert_eq!(v["bodyDirection"], "rtl");
+    assert_eq!(v["sFocus"], "q", "`s` does not focus the search box: {v}");
+    assert_eq!(v["tools"], true, "no reading tools: {v}");
     assert_eq!(v["amiri"], true, "the embedded font did not load: {v}");
     assert_eq!(
         v["searchShown"], true,

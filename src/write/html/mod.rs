@@ -186,10 +186,10 @@ pub fn render(ctx: &Context) -> Rendered {
         site.book_page(&book_bodies).into_bytes(),
     ));
 
-    for css in ["book.css", "site.css"] {
-        match ctx.theme.file(css) {
-            Some(bytes) => files.push((css.into(), bytes.to_vec())),
-            None => diagnostics.push(missing_theme_file(css)),
+    for name in ["book.css", "site.css", "site.js"] {
+        match ctx.theme.file(name) {
+            Some(bytes) => files.push((name.into(), bytes.to_vec())),
+            None => diagnostics.push(missing_theme_file(name)),
         }
     }
     if site.search {
@@ -411,13 +411,15 @@ impl Site<'_> {
         out
     }
 
-    /// The scripts of every page: search (it loads its index only when the reader searches).
+    /// The scripts of every page: search (it loads its index only when the reader searches)
+    /// and the reader features (keyboard, text size, theme, reading position).
     fn scripts(&self) -> String {
+        let mut out = String::new();
         if self.search {
-            "<script src=\"search.js\"></script>\n".to_owned()
-        } else {
-            String::new()
+            out.push_str("<script src=\"search.js\"></script>\n");
         }
+        out.push_str("<script src=\"site.js\"></script>\n");
+        out
     }
 
     fn footer(&self) -> String {
