@@ -11,6 +11,7 @@ pub mod diag;
 pub mod error;
 pub mod model;
 pub mod read;
+pub mod safe_fs;
 pub mod theme;
 pub mod write;
 
@@ -69,7 +70,16 @@ pub trait Progress: Sync {
     fn step(&self, phase: &str);
     /// A phase finished.
     fn finish(&self, phase: &str, ok: bool);
+    /// The build waits for something outside it, e.g. another build writing to the same
+    /// output folder; `message` says what (already escaped for a terminal).
+    fn waiting(&self, message: &str) {
+        let _ = message;
+    }
 }
+
+/// Most worker threads `--jobs` accepts: more than any machine's cores is a typo, and each
+/// thread costs a stack.
+pub const MAX_JOBS: usize = 256;
 
 /// A [`Progress`] that shows nothing.
 pub struct NoProgress;
@@ -108,6 +118,14 @@ pub fn run_with(opts: &Options, progress: &dyn Progress) -> Outcome {
         result: Ok(()),
         timings: Vec::new(),
     };
+    if let Some(jobs) = opts.jobs
+        && !(1..=MAX_JOBS).contains(&jobs)
+    {
+        outcome.result = Err(Error::Usage(format!(
+            "--jobs {jobs}: use a number of worker threads from 1 to {MAX_JOBS}"
+        )));
+        return outcome;
+    }
     let pool = match rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.unwrap_or(0))
         .build()
@@ -158,17 +176,24 @@ fn run_in_pool(opts: &Options, progress: &dyn Progress, outcome: &mut Outcome) {
         }
         return;
     }
-    let out_dir = opts
-        .output
-        .clone()
-        .unwrap_or_else(|| opts.book_dir.join("output"));
-    if let Err(e) = std::fs::create_dir_all(&out_dir) {
-        outcome.result = Err(Error::Io {
-            path: out_dir.display().to_string(),
-            message: e.to_string(),
-        });
-        return;
-    }
+    let out_dir = match output_dir(opts) {
+        Ok(d) => d,
+        Err(e) => {
+            outcome.result = Err(e);
+            return;
+        }
+    };
+    // One build at a time writes here: a second one (an editor's watch and a CI job) waits.
+    let _lock = match write::lock_output(&out_dir, &|m| progress.waiting(m)) {
+        Ok(lock) => lock,
+        Err(e) => {
+            outcome.result = Err(Error::Io {
+                path: out_dir.display().to_string(),
+                message: e.to_string(),
+            });
+            return;
+        }
+    };
     write::clean_stale(&out_dir);
     // Every format runs; each result is collected so one failure does not hide another.
     let results: Vec<(OutputFormat, write::Written, Duration)> = opts
@@ -216,6 +241,74 @@ fn run_in_pool(opts: &Options, progress: &dyn Progress, outcome: &mut Outcome) {
     }
 }
 
+/// The output folder, created: `--output` as given (the user chose it), else `<book>/output`,
+/// which must really be inside the book folder (not a link leading elsewhere).
+fn output_dir(opts: &Options) -> Result<PathBuf, Error> {
+    let io = |p: &Path, e: std::io::Error| Error::Io {
+        path: diag::escape_control(&p.display().to_string()),
+        message: e.to_string(),
+    };
+    if let Some(out) = &opts.output {
+        std::fs::create_dir_all(out).map_err(|e| io(out, e))?;
+        return Ok(out.clone());
+    }
+    let out = opts.book_dir.join("output");
+    std::fs::create_dir_all(&out).map_err(|e| io(&out, e))?;
+    let book_root = safe_fs::root(&opts.book_dir).map_err(|e| io(&opts.book_dir, e))?;
+    let real = safe_fs::root(&out).map_err(|e| io(&out, e))?;
+    if !real.starts_with(&book_root) || real == book_root {
+        return Err(Error::Usage(format!(
+            "the output folder {} leads outside the book folder (a symbolic link?); remove the link or pass --output DIR",
+            diag::escape_control(&out.display().to_string())
+        )));
+    }
+    Ok(out)
+}
+
+/// Check `[epub] cover` before anything is built: a relative path to a regular PNG or JPEG
+/// file inside the book folder, at most [`safe_fs::COVER_MAX_BYTES`]. A problem is a
+/// configuration error (exit 2) naming the key.
+fn check_cover(
+    config: &Config,
+    book_root: &Path,
+    book_dir: &Path,
+    file: &str,
+) -> Result<(), Error> {
+    let Some(name) = &config.epub.cover else {
+        return Ok(());
+    };
+    let shown = diag::escape_control(name);
+    let err = |message: String| Error::Config {
+        file: file.to_owned(),
+        line: 0,
+        column: 0,
+        message: format!(
+            "[epub] cover `{shown}` {message} [epub-cover]; name a PNG or JPEG file inside the book folder, e.g. cover = \"images/cover.png\""
+        ),
+    };
+    let rel = Path::new(name);
+    if name.is_empty()
+        || !rel.components().all(|c| {
+            matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        })
+    {
+        return Err(err("must be a relative path inside the book folder".into()));
+    }
+    let bytes = safe_fs::read_file(
+        &book_dir.join(rel),
+        &[book_root.to_path_buf()],
+        safe_fs::COVER_MAX_BYTES,
+    )
+    .map_err(|why| err(format!("{why} [{}]", why.code())))?;
+    if !(bytes.starts_with(b"\x89PNG\r\n\x1a\n") || bytes.starts_with(&[0xFF, 0xD8, 0xFF])) {
+        return Err(err("is not a PNG or JPEG image".into()));
+    }
+    Ok(())
+}
+
 /// Read the config, theme and sources and assemble the book.
 pub fn load(opts: &Options, diags: &mut Vec<Diagnostic>) -> Result<Context, Error> {
     load_with(opts, &NoProgress, diags)
@@ -233,25 +326,69 @@ fn load_with(
             book_dir.display()
         )));
     }
-    let (config_path, required) = match &opts.config {
-        Some(p) => (p.clone(), true),
-        None => (book_dir.join("publish.toml"), false),
+    let book_root = safe_fs::root(book_dir).map_err(|e| Error::Io {
+        path: diag::escape_control(&book_dir.display().to_string()),
+        message: e.to_string(),
+    })?;
+    // A config named on the command line may be anywhere; the book's own must be in the book.
+    let (config_path, required, config_roots, config_shown) = match &opts.config {
+        Some(p) => (
+            p.clone(),
+            true,
+            Vec::new(),
+            diag::escape_control(&p.display().to_string()),
+        ),
+        None => (
+            book_dir.join("publish.toml"),
+            false,
+            vec![book_root.clone()],
+            "publish.toml".to_owned(),
+        ),
     };
-    let config = Config::load(&config_path, required)?;
-    let theme_name = opts
-        .theme
-        .clone()
-        .or_else(|| config.theme.clone())
-        .unwrap_or_else(|| "default".to_owned());
+    let config = Config::load(&config_path, required, &config_roots, &config_shown)?;
+    check_cover(&config, &book_root, book_dir, &config_shown)?;
+    let theme_name = match &opts.theme {
+        Some(name) => {
+            config::check_plain_name(name).map_err(|why| {
+                Error::Usage(format!("--theme `{}` {why}", diag::escape_control(name)))
+            })?;
+            name.clone()
+        }
+        None => config.theme.clone().unwrap_or_else(|| "default".to_owned()),
+    };
     let theme = Theme::load(book_dir, &theme_name)?;
     let sources_dir = opts
         .sources
         .clone()
         .unwrap_or_else(|| book_dir.join("sources"));
+    let sources_root = safe_fs::root(&sources_dir).map_err(|e| {
+        Error::Usage(format!(
+            "cannot read the sources folder {}: {e}",
+            diag::escape_control(&sources_dir.display().to_string())
+        ))
+    })?;
+    // `--sources DIR` is the user's explicit choice; the default `sources/` must really be in
+    // the book (not a link to /etc).
+    let source_roots = if opts.sources.is_some() {
+        vec![book_root.clone(), sources_root.clone()]
+    } else if sources_root.starts_with(&book_root) {
+        vec![book_root.clone()]
+    } else {
+        return Err(Error::Usage(format!(
+            "the sources folder {} leads outside the book folder (a symbolic link?); remove the link or pass --sources DIR",
+            diag::escape_control(&sources_dir.display().to_string())
+        )));
+    };
+    // Sources are named relative to the book folder, or to the sources folder when it lies
+    // elsewhere: never an absolute path, so builds from different folders are identical.
+    let sources_shown = sources_root
+        .strip_prefix(&book_root)
+        .ok()
+        .map(Path::to_path_buf);
     let files = read::list_sources(&sources_dir).map_err(|e| {
         Error::Usage(format!(
             "cannot read the sources folder {}: {e}",
-            sources_dir.display()
+            diag::escape_control(&sources_dir.display().to_string())
         ))
     })?;
     if files.is_empty() {
@@ -265,24 +402,38 @@ fn load_with(
     let results: Vec<(read::ReadResult, std::time::SystemTime)> = files
         .par_iter()
         .map(|(path, format)| {
-            let display = display_path(path, book_dir);
-            match std::fs::read(path) {
-                Ok(bytes) => {
-                    let mtime = std::fs::metadata(path)
-                        .and_then(|m| m.modified())
-                        .unwrap_or(std::time::UNIX_EPOCH);
-                    (read::read_bytes(&bytes, &display, *format, junk), mtime)
-                }
-                Err(e) => (
+            let name = path.file_name().unwrap_or_default();
+            let display = match &sources_shown {
+                Some(rel) => display_path(&rel.join(name), Path::new("")),
+                None => name.to_string_lossy().into_owned(),
+            };
+            let refuse = |code: &'static str, message: String, hint: &str| {
+                (
                     read::ReadResult {
                         part: None,
                         diagnostics: vec![
-                            Diagnostic::error("io", format!("cannot read the file: {e}"))
-                                .file(display),
+                            Diagnostic::error(code, message)
+                                .file(display.clone())
+                                .hint(hint),
                         ],
                     },
                     std::time::UNIX_EPOCH,
-                ),
+                )
+            };
+            // A control character in a file name would reach every colophon and log.
+            if display.chars().any(char::is_control) {
+                return refuse(
+                    "file-name",
+                    "the file name holds a control character".into(),
+                    "rename the file to a name of printable characters",
+                );
+            }
+            match safe_fs::read_file_meta(path, &source_roots, safe_fs::SOURCE_MAX_BYTES) {
+                Ok((bytes, meta)) => {
+                    let mtime = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
+                    (read::read_bytes(&bytes, &display, *format, junk), mtime)
+                }
+                Err(why) => refuse(why.code(), format!("the file {why}"), why.hint()),
             }
         })
         .inspect(|_| progress.step("read"))
@@ -317,6 +468,8 @@ fn build_date(
     newest: std::time::SystemTime,
 ) -> Result<read::series::BuildDate, Error> {
     if let Some(date) = &config.book.date {
+        // `Config::load` already refused a date that is not a real one; this is for configs
+        // built in code.
         let ts = parse_date(date).ok_or_else(|| Error::Config {
             file: "publish.toml".into(),
             line: 0,
@@ -345,13 +498,28 @@ fn build_date(
     })
 }
 
-/// `YYYY-MM-DD` → seconds since the epoch at midnight UTC.
+/// `YYYY-MM-DD` (a real calendar date: no 2024-02-31) → seconds since the epoch at midnight
+/// UTC.
 pub fn parse_date(s: &str) -> Option<i64> {
-    let mut it = s.split('-');
-    let y: i64 = it.next()?.parse().ok()?;
-    let m: i64 = it.next()?.parse().ok()?;
-    let d: i64 = it.next()?.parse().ok()?;
-    if it.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&d) || s.len() != 10 {
+    if s.len() != 10
+        || !s.bytes().enumerate().all(|(i, b)| {
+            matches!(i, 4 | 7) && b == b'-' || !matches!(i, 4 | 7) && b.is_ascii_digit()
+        })
+    {
+        return None;
+    }
+    let y: i64 = s[0..4].parse().ok()?;
+    let m: i64 = s[5..7].parse().ok()?;
+    let d: i64 = s[8..10].parse().ok()?;
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if !(1..=days).contains(&d) {
         return None;
     }
     // Days from civil (Howard Hinnant's algorithm).
@@ -402,5 +570,18 @@ mod tests {
         }
         assert_eq!(parse_date("2024-13-01"), None);
         assert_eq!(parse_date("24-1-1"), None);
+        for bad in [
+            "2024-02-31",
+            "2023-02-29",
+            "1900-02-29",
+            "2024-04-31",
+            "2024-00-10",
+            "2024-01-00",
+            "+024-01-01",
+            "2024-1-011",
+        ] {
+            assert_eq!(parse_date(bad), None, "{bad}");
+        }
+        assert!(parse_date("2000-02-29").is_some());
     }
 }
