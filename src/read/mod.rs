@@ -121,8 +121,23 @@ pub fn hex(bytes: &[u8]) -> String {
         })
 }
 
+/// Whether a file name is one that editors and tools leave beside the files they edit, never
+/// a part: hidden files (`.x.swp`, `.#x` lock links, `.goutputstream-…`), backups (`x~`),
+/// autosaves (`#x#`) and temporary names (`x.tmp`, `x.bak`, `x.orig`, `x___jb_tmp___`).
+pub fn is_editor_junk(name: &str) -> bool {
+    name.starts_with('.')
+        || name.ends_with('~')
+        || (name.starts_with('#') && name.ends_with('#'))
+        || name.ends_with("___jb_tmp___")
+        || name.ends_with("___jb_old___")
+        || [".tmp", ".bak", ".orig", ".swp", ".swx", ".swo"]
+            .iter()
+            .any(|ext| name.ends_with(ext))
+}
+
 /// The source files in `dir` that `publish` reads, sorted by path (order is decided later by
-/// part number, never by name). Other files are ignored; hidden files too.
+/// part number, never by name). Other files are ignored, and so are editors' temporary,
+/// backup and swap files ([`is_editor_junk`]).
 pub fn list_sources(dir: &Path) -> std::io::Result<Vec<(PathBuf, Format)>> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir)? {
@@ -130,7 +145,7 @@ pub fn list_sources(dir: &Path) -> std::io::Result<Vec<(PathBuf, Format)>> {
         let hidden = path
             .file_name()
             .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with('.'));
+            .is_none_or(is_editor_junk);
         if hidden || !path.is_file() {
             continue;
         }
