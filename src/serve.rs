@@ -5,7 +5,7 @@
 
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::io::Write;
 use std::net::IpAddr;
 use std::path::{Component, Path, PathBuf};
 use std::sync::mpsc;
@@ -38,6 +38,7 @@ const RELOAD_SCRIPT: &str = r#"<script>
   }
   var watched = document.documentElement.getAttribute("data-publish-watch") || location.pathname;
   var es = new EventSource("/__publish/events");
+  es.addEventListener("open", function () { document.documentElement.setAttribute("data-publish-live", ""); });
   es.addEventListener("change", function (e) {
     var changed = JSON.parse(e.data);
     if (changed.indexOf(watched) >= 0) {
@@ -273,48 +274,32 @@ impl Server {
             }
             hub.clients.push(tx);
         }
-        let body = EventStream {
-            rx,
-            pending: b"retry: 1000\n\n".to_vec(),
-            pos: 0,
-        };
-        let response = tiny_http::Response::new(
-            tiny_http::StatusCode(200),
-            vec![
-                header("Content-Type", "text/event-stream"),
-                header("Cache-Control", "no-store"),
-            ],
-            body,
-            None,
-            None,
-        );
-        let _ = request.respond(response);
-    }
-}
-
-/// The body of an event stream: blocks until the next event; a comment line every few
-/// seconds finds pages that went away (the write fails and the thread ends).
-struct EventStream {
-    rx: mpsc::Receiver<String>,
-    pending: Vec<u8>,
-    pos: usize,
-}
-
-impl Read for EventStream {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.pos >= self.pending.len() {
-            self.pending = match self.rx.recv_timeout(Duration::from_secs(15)) {
-                Ok(data) if data.is_empty() => continue,
-                Ok(data) => format!("event: change\ndata: {data}\n\n").into_bytes(),
-                Err(mpsc::RecvTimeoutError::Timeout) => b": keep-alive\n\n".to_vec(),
-                Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(0),
-            };
-            self.pos = 0;
+        // Written straight to the socket: tiny_http would buffer a streamed body into chunks,
+        // and an event must reach the page at once.
+        let mut w = request.into_writer();
+        let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n\
+                    Connection: keep-alive\r\n\r\nretry: 1000\n\n";
+        if w.write_all(head.as_bytes())
+            .and_then(|_| w.flush())
+            .is_err()
+        {
+            return;
         }
-        let n = buf.len().min(self.pending.len() - self.pos);
-        buf[..n].copy_from_slice(&self.pending[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
+        loop {
+            let chunk = match rx.recv_timeout(Duration::from_secs(15)) {
+                Ok(data) if data.is_empty() => continue,
+                Ok(data) => format!("event: change\ndata: {data}\n\n"),
+                // A comment line now and then finds pages that went away: the write fails.
+                Err(mpsc::RecvTimeoutError::Timeout) => ": keep-alive\n\n".to_owned(),
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            };
+            if w.write_all(chunk.as_bytes())
+                .and_then(|_| w.flush())
+                .is_err()
+            {
+                return;
+            }
+        }
     }
 }
 

@@ -14,6 +14,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+/// Builds after which an unused entry of typst's layout cache is evicted (as `typst watch`).
+pub const EVICT_AGE: usize = 10;
+
 /// One source file as last read: what identifies its content, and the reader's result.
 #[derive(Debug, Clone)]
 struct CachedSource {
@@ -134,6 +137,11 @@ impl Session {
         };
         pool.install(|| self.build_in_pool(changed, progress, &mut outcome));
         self.pool = Some(pool);
+        // typst's memoised layouts survive between builds (an unchanged paragraph is not laid
+        // out again); entries unused for EVICT_AGE builds are dropped so memory stays bounded.
+        if self.opts.formats.contains(&OutputFormat::Pdf) {
+            typst::comemo::evict(EVICT_AGE);
+        }
         diag::sort_dedup(&mut outcome.diagnostics);
         outcome
     }
