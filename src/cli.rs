@@ -36,8 +36,8 @@ pub struct Cli {
     /// Theme name (a folder themes/<NAME>/ over the compiled-in default).
     #[arg(long, value_name = "NAME", global = true)]
     pub theme: Option<String>,
-    /// Worker threads [default: one per core].
-    #[arg(short, long, value_name = "N", global = true)]
+    /// Worker threads, 1 to 256 [default: one per core].
+    #[arg(short, long, value_name = "N", global = true, value_parser = parse_jobs)]
     pub jobs: Option<usize>,
     /// Diagnostics format on stderr.
     #[arg(long, value_enum, default_value = "human", global = true)]
@@ -54,6 +54,21 @@ pub struct Cli {
     /// Print how long each phase took (on stderr).
     #[arg(long, global = true)]
     pub timings: bool,
+}
+
+/// `--jobs`: a number from 1 to [`publish::MAX_JOBS`] (a usage error, exit 2, otherwise).
+fn parse_jobs(s: &str) -> Result<usize, String> {
+    let n: usize = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of worker threads"))?;
+    if (1..=publish::MAX_JOBS).contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!(
+            "use a number of worker threads from 1 to {}",
+            publish::MAX_JOBS
+        ))
+    }
 }
 
 /// Subcommands.

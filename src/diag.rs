@@ -109,11 +109,40 @@ impl Diagnostic {
     }
 }
 
+/// Text safe to print on a terminal or in a log: control characters (C0 — newline, ESC, BEL…
+/// —, DEL, C1), line and paragraph separators and bidi controls are shown as escapes
+/// (`\n`, `\u{1b}`), so a file name or source text cannot forge a diagnostic line, move the
+/// cursor or reorder the line it is printed on. Everything else is kept as is.
+pub fn escape_control(text: &str) -> String {
+    if !text.chars().any(needs_escape) {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if needs_escape(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
 impl fmt::Display for Diagnostic {
-    /// `path:line:col: warning: message [code]` followed by an indented hint line.
+    /// `path:line:col: warning: message [code]` followed by an indented hint line. The file,
+    /// message and hint are printed through [`escape_control`]: they may hold names and text
+    /// from the sources.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(file) = &self.file {
-            write!(f, "{file}:")?;
+            write!(f, "{}:", escape_control(file))?;
             if let Some(line) = self.line {
                 write!(f, "{line}:")?;
                 if let Some(col) = self.column {
@@ -126,9 +155,14 @@ impl fmt::Display for Diagnostic {
             Severity::Warning => "warning",
             Severity::Error => "error",
         };
-        write!(f, "{sev}: {} [{}]", self.message, self.code)?;
+        write!(
+            f,
+            "{sev}: {} [{}]",
+            escape_control(&self.message),
+            self.code
+        )?;
         if let Some(hint) = &self.hint {
-            write!(f, "\n  hint: {hint}")?;
+            write!(f, "\n  hint: {}", escape_control(hint))?;
         }
         Ok(())
     }
@@ -155,4 +189,29 @@ fn floor_char_boundary(text: &str, mut i: usize) -> usize {
         i -= 1;
     }
     i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_cannot_forge_lines_or_reach_the_terminal() {
+        let d = Diagnostic::error("io", "bad\u{1b}]0;pwned\u{7}")
+            .file("a\nsources/x.txt:1: error: forged\u{202E}.txt")
+            .hint("h\r");
+        let shown = d.to_string();
+        assert_eq!(shown.lines().count(), 2, "{shown}");
+        assert!(
+            !shown
+                .chars()
+                .any(|c| c == '\u{1b}' || c == '\u{7}' || c == '\u{202E}' || c == '\r')
+        );
+        assert!(shown.contains("a\\nsources/x.txt"), "{shown}");
+        assert!(shown.contains("\\u{1b}]0;pwned\\u{7}"), "{shown}");
+        // JSON keeps the exact text, escaped by JSON's own rules.
+        let v: serde_json::Value = serde_json::from_str(&d.to_json()).unwrap();
+        assert_eq!(v["file"], "a\nsources/x.txt:1: error: forged\u{202E}.txt");
+        assert_eq!(escape_control("«نص» plain"), "«نص» plain");
+    }
 }

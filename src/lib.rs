@@ -14,6 +14,7 @@ pub mod new;
 pub mod read;
 pub mod serve;
 pub mod session;
+pub mod safe_fs;
 pub mod theme;
 pub mod watch;
 pub mod write;
@@ -73,7 +74,16 @@ pub trait Progress: Sync {
     fn step(&self, phase: &str);
     /// A phase finished.
     fn finish(&self, phase: &str, ok: bool);
+    /// The build waits for something outside it, e.g. another build writing to the same
+    /// output folder; `message` says what (already escaped for a terminal).
+    fn waiting(&self, message: &str) {
+        let _ = message;
+    }
 }
+
+/// Most worker threads `--jobs` accepts: more than any machine's cores is a typo, and each
+/// thread costs a stack.
+pub const MAX_JOBS: usize = 256;
 
 /// A [`Progress`] that shows nothing.
 pub struct NoProgress;
@@ -109,6 +119,74 @@ pub fn run_with(opts: &Options, progress: &dyn Progress) -> Outcome {
     Session::new(opts.clone()).build_with(&[], progress)
 }
 
+/// The output folder, created: `--output` as given (the user chose it), else `<book>/output`,
+/// which must really be inside the book folder (not a link leading elsewhere).
+pub(crate) fn output_dir(opts: &Options) -> Result<PathBuf, Error> {
+    let io = |p: &Path, e: std::io::Error| Error::Io {
+        path: diag::escape_control(&p.display().to_string()),
+        message: e.to_string(),
+    };
+    if let Some(out) = &opts.output {
+        std::fs::create_dir_all(out).map_err(|e| io(out, e))?;
+        return Ok(out.clone());
+    }
+    let out = opts.book_dir.join("output");
+    std::fs::create_dir_all(&out).map_err(|e| io(&out, e))?;
+    let book_root = safe_fs::root(&opts.book_dir).map_err(|e| io(&opts.book_dir, e))?;
+    let real = safe_fs::root(&out).map_err(|e| io(&out, e))?;
+    if !real.starts_with(&book_root) || real == book_root {
+        return Err(Error::Usage(format!(
+            "the output folder {} leads outside the book folder (a symbolic link?); remove the link or pass --output DIR",
+            diag::escape_control(&out.display().to_string())
+        )));
+    }
+    Ok(out)
+}
+
+/// Check `[epub] cover` before anything is built: a relative path to a regular PNG or JPEG
+/// file inside the book folder, at most [`safe_fs::COVER_MAX_BYTES`]. A problem is a
+/// configuration error (exit 2) naming the key.
+pub(crate) fn check_cover(
+    config: &Config,
+    book_root: &Path,
+    book_dir: &Path,
+    file: &str,
+) -> Result<(), Error> {
+    let Some(name) = &config.epub.cover else {
+        return Ok(());
+    };
+    let shown = diag::escape_control(name);
+    let err = |message: String| Error::Config {
+        file: file.to_owned(),
+        line: 0,
+        column: 0,
+        message: format!(
+            "[epub] cover `{shown}` {message} [epub-cover]; name a PNG or JPEG file inside the book folder, e.g. cover = \"images/cover.png\""
+        ),
+    };
+    let rel = Path::new(name);
+    if name.is_empty()
+        || !rel.components().all(|c| {
+            matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        })
+    {
+        return Err(err("must be a relative path inside the book folder".into()));
+    }
+    let bytes = safe_fs::read_file(
+        &book_dir.join(rel),
+        &[book_root.to_path_buf()],
+        safe_fs::COVER_MAX_BYTES,
+    )
+    .map_err(|why| err(format!("{why} [{}]", why.code())))?;
+    if !(bytes.starts_with(b"\x89PNG\r\n\x1a\n") || bytes.starts_with(&[0xFF, 0xD8, 0xFF])) {
+        return Err(err("is not a PNG or JPEG image".into()));
+    }
+    Ok(())
+}
+
 /// Read the config, theme and sources and assemble the book.
 pub fn load(opts: &Options, diags: &mut Vec<Diagnostic>) -> Result<Context, Error> {
     Session::new(opts.clone()).load(&[], &NoProgress, diags)
@@ -121,6 +199,8 @@ pub(crate) fn build_date(
     newest: std::time::SystemTime,
 ) -> Result<read::series::BuildDate, Error> {
     if let Some(date) = &config.book.date {
+        // `Config::load` already refused a date that is not a real one; this is for configs
+        // built in code.
         let ts = parse_date(date).ok_or_else(|| Error::Config {
             file: "publish.toml".into(),
             line: 0,
@@ -149,13 +229,28 @@ pub(crate) fn build_date(
     })
 }
 
-/// `YYYY-MM-DD` → seconds since the epoch at midnight UTC.
+/// `YYYY-MM-DD` (a real calendar date: no 2024-02-31) → seconds since the epoch at midnight
+/// UTC.
 pub fn parse_date(s: &str) -> Option<i64> {
-    let mut it = s.split('-');
-    let y: i64 = it.next()?.parse().ok()?;
-    let m: i64 = it.next()?.parse().ok()?;
-    let d: i64 = it.next()?.parse().ok()?;
-    if it.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&d) || s.len() != 10 {
+    if s.len() != 10
+        || !s.bytes().enumerate().all(|(i, b)| {
+            matches!(i, 4 | 7) && b == b'-' || !matches!(i, 4 | 7) && b.is_ascii_digit()
+        })
+    {
+        return None;
+    }
+    let y: i64 = s[0..4].parse().ok()?;
+    let m: i64 = s[5..7].parse().ok()?;
+    let d: i64 = s[8..10].parse().ok()?;
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if !(1..=days).contains(&d) {
         return None;
     }
     // Days from civil (Howard Hinnant's algorithm).
@@ -206,5 +301,18 @@ mod tests {
         }
         assert_eq!(parse_date("2024-13-01"), None);
         assert_eq!(parse_date("24-1-1"), None);
+        for bad in [
+            "2024-02-31",
+            "2023-02-29",
+            "1900-02-29",
+            "2024-04-31",
+            "2024-00-10",
+            "2024-01-00",
+            "+024-01-01",
+            "2024-1-011",
+        ] {
+            assert_eq!(parse_date(bad), None, "{bad}");
+        }
+        assert!(parse_date("2000-02-29").is_some());
     }
 }

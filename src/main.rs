@@ -44,7 +44,12 @@ fn main() -> ExitCode {
         bars.clear();
         outcome
     } else {
-        publish::run(&opts)
+        publish::run_with(
+            &opts,
+            &progress::Notices {
+                json: cli.diagnostics == DiagnosticsArg::Json,
+            },
+        )
     };
 
     let mut stderr = std::io::stderr().lock();
@@ -77,7 +82,11 @@ fn main() -> ExitCode {
                 for path in &outcome.written {
                     let path = path.strip_prefix(".").unwrap_or(path).display();
                     let _ = match cli.diagnostics {
-                        DiagnosticsArg::Human => writeln!(stderr, "wrote {path}"),
+                        DiagnosticsArg::Human => writeln!(
+                            stderr,
+                            "wrote {}",
+                            publish::diag::escape_control(&path.to_string())
+                        ),
                         DiagnosticsArg::Json => writeln!(
                             stderr,
                             "{}",
@@ -99,7 +108,11 @@ fn main() -> ExitCode {
 fn fail(cli: &Cli, e: &Error) -> ExitCode {
     let mut stderr = std::io::stderr().lock();
     let _ = match cli.diagnostics {
-        DiagnosticsArg::Human => writeln!(stderr, "publish: error: {e}"),
+        DiagnosticsArg::Human => writeln!(
+            stderr,
+            "publish: error: {}",
+            publish::diag::escape_control(&e.to_string())
+        ),
         DiagnosticsArg::Json => writeln!(
             stderr,
             "{}",
@@ -241,6 +254,29 @@ mod progress {
     use std::sync::Mutex;
     use std::time::Duration;
 
+    /// No display, only what the user must know now (e.g. that the build waits for another
+    /// one), one line on stderr: for pipes and CI logs.
+    pub struct Notices {
+        /// Print a JSON object (`--diagnostics json`) rather than a line of text.
+        pub json: bool,
+    }
+
+    impl publish::Progress for Notices {
+        fn start(&self, _: &str, _: Option<u64>) {}
+        fn step(&self, _: &str) {}
+        fn finish(&self, _: &str, _: bool) {}
+        fn waiting(&self, message: &str) {
+            if self.json {
+                eprintln!(
+                    "{}",
+                    serde_json::json!({"severity": "info", "code": "waiting", "message": message})
+                );
+            } else {
+                eprintln!("publish: {message}");
+            }
+        }
+    }
+
     /// One spinner or bar per phase, drawn on stderr.
     pub struct Bars {
         multi: MultiProgress,
@@ -297,6 +333,10 @@ mod progress {
             self.with_bar(phase, |b| {
                 b.finish_with_message(if ok { "done" } else { "failed" })
             });
+        }
+
+        fn waiting(&self, message: &str) {
+            let _ = self.multi.println(format!("publish: {message}"));
         }
     }
 }

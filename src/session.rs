@@ -7,11 +7,11 @@ use crate::diag::{self, Diagnostic};
 use crate::read;
 use crate::theme::Theme;
 use crate::write::{self, OutputFormat};
-use crate::{Context, Error, NoProgress, Options, Outcome, Progress, display_path};
+use crate::{Context, Error, NoProgress, Options, Outcome, Progress, display_path, safe_fs};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Builds after which an unused entry of typst's layout cache is evicted (as `typst watch`).
@@ -131,6 +131,15 @@ impl Session {
             result: Ok(()),
             timings: Vec::new(),
         };
+        if let Some(jobs) = self.opts.jobs
+            && !(1..=crate::MAX_JOBS).contains(&jobs)
+        {
+            outcome.result = Err(Error::Usage(format!(
+                "--jobs {jobs}: use a number of worker threads from 1 to {}",
+                crate::MAX_JOBS
+            )));
+            return outcome;
+        }
         let Some(pool) = self.pool.take() else {
             outcome.result = Err(Error::Internal("cannot start worker threads".into()));
             return outcome;
@@ -187,14 +196,24 @@ impl Session {
             }
             return;
         }
-        let out_dir = self.output_dir();
-        if let Err(e) = std::fs::create_dir_all(&out_dir) {
-            outcome.result = Err(Error::Io {
-                path: out_dir.display().to_string(),
-                message: e.to_string(),
-            });
-            return;
-        }
+        let out_dir = match crate::output_dir(opts) {
+            Ok(d) => d,
+            Err(e) => {
+                outcome.result = Err(e);
+                return;
+            }
+        };
+        // One build at a time writes here: a second one (an editor's watch and a CI job) waits.
+        let _lock = match write::lock_output(&out_dir, &|m| progress.waiting(m)) {
+            Ok(lock) => lock,
+            Err(e) => {
+                outcome.result = Err(Error::Io {
+                    path: out_dir.display().to_string(),
+                    message: e.to_string(),
+                });
+                return;
+            }
+        };
         write::clean_stale(&out_dir);
         // Every format runs; each result is collected so one failure does not hide another.
         let results: Vec<(OutputFormat, write::Written, Duration)> = opts
@@ -266,20 +285,40 @@ impl Session {
                 book_dir.display()
             )));
         }
+        let book_root = safe_fs::root(&book_dir).map_err(|e| Error::Io {
+            path: diag::escape_control(&book_dir.display().to_string()),
+            message: e.to_string(),
+        })?;
         if self.settings.is_none() || self.touches_settings(changed) {
             // Forget the settings first: a broken config must not leave the old one in use.
             self.settings = None;
-            let (config_path, required) = match &self.opts.config {
-                Some(p) => (p.clone(), true),
-                None => (book_dir.join("publish.toml"), false),
+            // A config named on the command line may be anywhere; the book's own must be in
+            // the book.
+            let (config_path, required, config_roots, config_shown) = match &self.opts.config {
+                Some(p) => (
+                    p.clone(),
+                    true,
+                    Vec::new(),
+                    diag::escape_control(&p.display().to_string()),
+                ),
+                None => (
+                    book_dir.join("publish.toml"),
+                    false,
+                    vec![book_root.clone()],
+                    "publish.toml".to_owned(),
+                ),
             };
-            let config = Config::load(&config_path, required)?;
-            let theme_name = self
-                .opts
-                .theme
-                .clone()
-                .or_else(|| config.theme.clone())
-                .unwrap_or_else(|| "default".to_owned());
+            let config = Config::load(&config_path, required, &config_roots, &config_shown)?;
+            crate::check_cover(&config, &book_root, &book_dir, &config_shown)?;
+            let theme_name = match &self.opts.theme {
+                Some(name) => {
+                    crate::config::check_plain_name(name).map_err(|why| {
+                        Error::Usage(format!("--theme `{}` {why}", diag::escape_control(name)))
+                    })?;
+                    name.clone()
+                }
+                None => config.theme.clone().unwrap_or_else(|| "default".to_owned()),
+            };
             let theme = Theme::load(&book_dir, &theme_name)?;
             // The readers depend on the theme's junk patterns: a new theme re-parses every part.
             self.sources.clear();
@@ -288,10 +327,34 @@ impl Session {
         }
         let Settings { config, theme } = self.settings.clone().expect("settings loaded above");
         let sources_dir = self.sources_dir();
+        let sources_root = safe_fs::root(&sources_dir).map_err(|e| {
+            Error::Usage(format!(
+                "cannot read the sources folder {}: {e}",
+                diag::escape_control(&sources_dir.display().to_string())
+            ))
+        })?;
+        // `--sources DIR` is the user's explicit choice; the default `sources/` must really be
+        // in the book (not a link to /etc).
+        let source_roots = if self.opts.sources.is_some() {
+            vec![book_root.clone(), sources_root.clone()]
+        } else if sources_root.starts_with(&book_root) {
+            vec![book_root.clone()]
+        } else {
+            return Err(Error::Usage(format!(
+                "the sources folder {} leads outside the book folder (a symbolic link?); remove the link or pass --sources DIR",
+                diag::escape_control(&sources_dir.display().to_string())
+            )));
+        };
+        // Sources are named relative to the book folder, or to the sources folder when it lies
+        // elsewhere: never an absolute path, so builds from different folders are identical.
+        let sources_shown = sources_root
+            .strip_prefix(&book_root)
+            .ok()
+            .map(Path::to_path_buf);
         let files = read::list_sources(&sources_dir).map_err(|e| {
             Error::Usage(format!(
                 "cannot read the sources folder {}: {e}",
-                sources_dir.display()
+                diag::escape_control(&sources_dir.display().to_string())
             ))
         })?;
         if files.is_empty() {
@@ -323,8 +386,38 @@ impl Session {
                 {
                     return (path.clone(), None, false, false);
                 }
-                let display = display_path(path, &book_dir);
-                match std::fs::read(path) {
+                let name = path.file_name().unwrap_or_default();
+                let display = match &sources_shown {
+                    Some(rel) => display_path(&rel.join(name), Path::new("")),
+                    None => name.to_string_lossy().into_owned(),
+                };
+                let refuse = |code: &'static str, message: String, hint: &str| {
+                    // Not cached: the next build tries again.
+                    let result = read::ReadResult {
+                        part: None,
+                        diagnostics: vec![
+                            Diagnostic::error(code, message)
+                                .file(display.clone())
+                                .hint(hint),
+                        ],
+                    };
+                    let entry = CachedSource {
+                        len: u64::MAX,
+                        mtime: UNIX_EPOCH,
+                        sha256: [0; 32],
+                        result,
+                    };
+                    (path.clone(), Some(entry), true, true)
+                };
+                // A control character in a file name would reach every colophon and log.
+                if display.chars().any(char::is_control) {
+                    return refuse(
+                        "file-name",
+                        "the file name holds a control character".into(),
+                        "rename the file to a name of printable characters",
+                    );
+                }
+                match safe_fs::read_file(path, &source_roots, safe_fs::SOURCE_MAX_BYTES) {
                     Ok(bytes) => {
                         let sha256: [u8; 32] = Sha256::digest(&bytes).into();
                         if let Some(c) = cached
@@ -344,23 +437,7 @@ impl Session {
                         };
                         (path.clone(), Some(entry), true, true)
                     }
-                    Err(e) => {
-                        // Not cached: the next build tries again.
-                        let result = read::ReadResult {
-                            part: None,
-                            diagnostics: vec![
-                                Diagnostic::error("io", format!("cannot read the file: {e}"))
-                                    .file(display),
-                            ],
-                        };
-                        let entry = CachedSource {
-                            len: u64::MAX,
-                            mtime: UNIX_EPOCH,
-                            sha256: [0; 32],
-                            result,
-                        };
-                        (path.clone(), Some(entry), true, true)
-                    }
+                    Err(why) => refuse(why.code(), format!("the file {why}"), why.hint()),
                 }
             })
             .inspect(|_| progress.step("read"))

@@ -127,18 +127,64 @@ impl Theme {
     /// Load theme `name` for the book in `book_dir`: files in `book_dir/themes/<name>/` override
     /// the compiled-in defaults. A theme other than `default` must exist as a folder.
     pub fn load(book_dir: &Path, name: &str) -> Result<Theme, crate::Error> {
+        crate::config::check_plain_name(name).map_err(|why| {
+            crate::Error::Usage(format!(
+                "theme name `{}` {why}",
+                crate::diag::escape_control(name)
+            ))
+        })?;
         let mut files: BTreeMap<String, Arc<Vec<u8>>> = DEFAULTS
             .iter()
             .map(|(path, bytes)| ((*path).to_owned(), Arc::new(bytes.to_vec())))
             .collect();
         let dir = book_dir.join("themes").join(name);
-        if dir.is_dir() {
-            read_dir_into(&dir, &dir, &mut files)?;
-        } else if name != "default" {
-            return Err(crate::Error::Usage(format!(
-                "theme `{name}` not found: expected a folder {}",
-                dir.display()
-            )));
+        let shown = |p: &Path| crate::diag::escape_control(&crate::display_path(p, book_dir));
+        let refused = |p: &Path, why: crate::safe_fs::Refusal| crate::Error::Config {
+            file: shown(p),
+            line: 0,
+            column: 0,
+            message: format!("theme file {why} [{}]", why.code()),
+        };
+        match std::fs::symlink_metadata(&dir) {
+            Ok(_) => {
+                // The theme folder itself may be a link, but only to a folder inside the book.
+                let book_root = crate::safe_fs::root(book_dir)
+                    .map_err(|e| refused(book_dir, crate::safe_fs::Refusal::Io(e)))?;
+                let real = crate::safe_fs::root(&dir)
+                    .map_err(|e| refused(&dir, crate::safe_fs::Refusal::Io(e)))?;
+                if !real.starts_with(&book_root) {
+                    return Err(refused(&dir, crate::safe_fs::Refusal::Outside(real)));
+                }
+                if !real.is_dir() {
+                    return Err(refused(
+                        &dir,
+                        crate::safe_fs::Refusal::NotRegular("file where a theme folder belongs"),
+                    ));
+                }
+                let roots = [book_root];
+                // Name files by their place under `themes/<name>/`, not by their real path.
+                let under = |p: &Path| dir.join(p.strip_prefix(&real).unwrap_or(p));
+                let found_files =
+                    crate::safe_fs::walk_files(&real).map_err(|(p, w)| refused(&under(&p), w))?;
+                for found in found_files {
+                    let max = if is_font(&found.rel) {
+                        crate::safe_fs::FONT_MAX_BYTES
+                    } else {
+                        crate::safe_fs::THEME_FILE_MAX_BYTES
+                    };
+                    let shown_path = dir.join(&found.rel);
+                    let bytes = crate::safe_fs::read_file(&found.path, &roots, max)
+                        .map_err(|w| refused(&shown_path, w))?;
+                    files.insert(found.rel, Arc::new(bytes));
+                }
+            }
+            Err(_) if name == "default" => {}
+            Err(_) => {
+                return Err(crate::Error::Usage(format!(
+                    "theme `{name}` not found: expected a folder {}",
+                    shown(&dir)
+                )));
+            }
         }
         let toml_bytes = files
             .get("theme.toml")
@@ -221,35 +267,10 @@ impl Theme {
     }
 }
 
-fn read_dir_into(
-    root: &Path,
-    dir: &Path,
-    files: &mut BTreeMap<String, Arc<Vec<u8>>>,
-) -> Result<(), crate::Error> {
-    let io = |p: &Path, e: std::io::Error| crate::Error::Io {
-        path: p.display().to_string(),
-        message: e.to_string(),
-    };
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|e| io(dir, e))?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            read_dir_into(root, &path, files)?;
-        } else if path.is_file() {
-            let rel = path
-                .strip_prefix(root)
-                .map_err(|e| crate::Error::Internal(e.to_string()))?
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect::<Vec<_>>()
-                .join("/");
-            let bytes = std::fs::read(&path).map_err(|e| io(&path, e))?;
-            files.insert(rel, Arc::new(bytes));
-        }
-    }
-    Ok(())
+/// Font files get the larger size cap.
+fn is_font(rel: &str) -> bool {
+    let lower = rel.to_ascii_lowercase();
+    [".ttf", ".otf", ".ttc", ".otc", ".woff", ".woff2"]
+        .iter()
+        .any(|ext| lower.ends_with(ext))
 }

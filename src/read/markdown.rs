@@ -116,6 +116,29 @@ fn parse_front_matter(
                 .line(2),
         );
     };
+    // A `\u0007` escape gets past the decoder's control-character check (issue 17).
+    for (key, v) in &map {
+        if let serde_json::Value::String(text) = v
+            && let Some(c) = text
+                .chars()
+                .find(|&c| c.is_control() && c != '\n' && c != '\t')
+        {
+            let line = raw
+                .lines()
+                .position(|l| l.trim_start().starts_with(key.as_str()))
+                .map_or(1, |i| i as u32 + 2);
+            return Err(Diagnostic::error(
+                "front-matter",
+                format!(
+                    "front matter `{key}` holds the control character U+{:04X}",
+                    c as u32
+                ),
+            )
+            .file(file)
+            .line(line)
+            .hint("remove it: only printable text belongs in a title, author or series"));
+        }
+    }
     let mut fm = FrontMatter::default();
     let string = |v: &serde_json::Value| match v {
         serde_json::Value::String(s) => Some(s.trim().to_owned()),

@@ -137,16 +137,20 @@ pub fn is_editor_junk(name: &str) -> bool {
 
 /// The source files in `dir` that `publish` reads, sorted by path (order is decided later by
 /// part number, never by name). Other files are ignored, and so are editors' temporary,
-/// backup and swap files ([`is_editor_junk`]).
+/// backup and swap files ([`is_editor_junk`]) and hidden files and folders.
+/// Links, FIFOs and other special files with a source's extension are listed, so that reading
+/// them (through [`crate::safe_fs`]) refuses them with a diagnostic instead of skipping them
+/// silently; the entry's type is taken without following links, so nothing blocks here.
 pub fn list_sources(dir: &Path) -> std::io::Result<Vec<(PathBuf, Format)>> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
+        let entry = entry?;
+        let path = entry.path();
         let hidden = path
             .file_name()
-            .and_then(|n| n.to_str())
-            .is_none_or(is_editor_junk);
-        if hidden || !path.is_file() {
+            .map(|n| n.to_string_lossy())
+            .is_none_or(|n| is_editor_junk(&n));
+        if hidden || entry.file_type()?.is_dir() {
             continue;
         }
         if let Some(format) = Format::from_path(&path) {

@@ -143,24 +143,128 @@ fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
     }
 }
 
-/// Remove temporary files and folders left in `out_dir` by an interrupted earlier build
-/// (`.<name>.<random>.tmp` and `.<name>.old`); finished outputs are never touched.
+/// The marker of every temporary file and folder a build makes in the output folder:
+/// `.publish-<pid>-<random>.tmp` (being written) and `.publish-<pid>-<random>.old` (a
+/// previous site being swapped out). Nothing else is ever deleted (issue 17: a user's
+/// `.bashrc.old` in `--output DIR` is theirs).
+pub const TEMP_PREFIX: &str = ".publish-";
+
+/// The lock file in the output folder; it is kept (removing a lock file races with the next
+/// build that opens it).
+pub const LOCK_FILE: &str = ".publish.lock";
+
+/// How long a build waits for another build writing to the same output folder before it
+/// gives up with an error (10 minutes: longer than any real build).
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The pid in a name `.publish-<pid>-<random>.tmp|.old`, if the name is one of ours.
+fn our_temporary(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix(TEMP_PREFIX)?;
+    let rest = rest
+        .strip_suffix(".tmp")
+        .or_else(|| rest.strip_suffix(".old"))?;
+    let (pid, random) = rest.split_once('-')?;
+    let plain = !random.is_empty() && random.chars().all(|c| c.is_ascii_alphanumeric());
+    (plain && !pid.is_empty() && pid.chars().all(|c| c.is_ascii_digit()))
+        .then(|| pid.parse().ok())
+        .flatten()
+}
+
+/// Is process `pid` running (so its temporaries may still be in use)? Unknown: assume yes.
+fn running(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    if cfg!(target_os = "linux") {
+        Path::new("/proc").join(pid.to_string()).exists()
+    } else {
+        true
+    }
+}
+
+/// Remove the temporaries an interrupted earlier build left in `out_dir`: only names carrying
+/// our marker ([`TEMP_PREFIX`]), only of processes no longer running, called with the output
+/// lock held. Links are removed, never followed. Finished outputs and anyone else's files are
+/// never touched.
 pub fn clean_stale(out_dir: &Path) {
     let Ok(entries) = std::fs::read_dir(out_dir) else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if name.starts_with('.') && (name.ends_with(".tmp") || name.ends_with(".old")) {
-            let path = entry.path();
-            let _ = if path.is_dir() {
-                std::fs::remove_dir_all(&path)
-            } else {
-                std::fs::remove_file(&path)
-            };
+        let Some(pid) = name.to_str().and_then(our_temporary) else {
+            continue;
+        };
+        if running(pid) {
+            continue;
         }
+        let path = entry.path();
+        let _ = match entry.file_type() {
+            Ok(t) if t.is_dir() => std::fs::remove_dir_all(&path),
+            _ => std::fs::remove_file(&path),
+        };
     }
+}
+
+/// Held while a build writes to an output folder: an advisory lock on [`LOCK_FILE`], released
+/// when dropped (or when the process ends, however it ends).
+#[derive(Debug)]
+pub struct OutputLock {
+    _file: std::fs::File,
+}
+
+/// Take the output folder's lock. If another build holds it, `waiting` is called once with a
+/// message and the lock is retried until [`LOCK_WAIT`] has passed; then an error.
+pub fn lock_output(out_dir: &Path, waiting: &dyn Fn(&str)) -> std::io::Result<OutputLock> {
+    lock_output_within(out_dir, LOCK_WAIT, waiting)
+}
+
+/// [`lock_output`] with the wait given (for tests).
+pub fn lock_output_within(
+    out_dir: &Path,
+    wait: std::time::Duration,
+    waiting: &dyn Fn(&str),
+) -> std::io::Result<OutputLock> {
+    let path = out_dir.join(LOCK_FILE);
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // A link planted under the lock's name is not followed.
+        options.custom_flags(libc::O_NOFOLLOW);
+        options.mode(0o644);
+    }
+    let file = options.open(&path)?;
+    let started = std::time::Instant::now();
+    let mut told = false;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(OutputLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => {}
+            Err(std::fs::TryLockError::Error(e)) => return Err(e),
+        }
+        if !told {
+            waiting(&format!(
+                "another build is writing here ({}); waiting for it to finish (at most {} s)",
+                crate::diag::escape_control(&path.display().to_string()),
+                wait.as_secs()
+            ));
+            told = true;
+        }
+        if started.elapsed() >= wait {
+            return Err(std::io::Error::other(format!(
+                "another build is still writing here after {} s; not writing",
+                wait.as_secs()
+            )));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// The start of this process's temporary names: `.publish-<pid>-`.
+fn temp_prefix() -> String {
+    format!("{TEMP_PREFIX}{}-", std::process::id())
 }
 
 /// Write an artifact under a temporary name in `out_dir`, then rename it into place, so a
@@ -186,9 +290,11 @@ pub fn place_with(
         Artifact::File { name, bytes } => {
             let target = out_dir.join(name);
             // Dropped (and so deleted) on any error before `persist`.
+            let prefix = temp_prefix();
             let tmp = tempfile::Builder::new()
-                .prefix(&format!(".{name}."))
+                .prefix(&prefix)
                 .suffix(".tmp")
+                .rand_bytes(10)
                 .tempfile_in(out_dir)?;
             write_file(tmp.path(), bytes)?;
             // Temporary files are created private (0600); a book is meant to be read by others.
@@ -198,9 +304,11 @@ pub fn place_with(
         }
         Artifact::Dir { name, files } => {
             let target = out_dir.join(name);
+            let prefix = temp_prefix();
             let tmp = tempfile::Builder::new()
-                .prefix(&format!(".{name}."))
+                .prefix(&prefix)
                 .suffix(".tmp")
+                .rand_bytes(10)
                 .tempdir_in(out_dir)?;
             for (rel, _) in files {
                 if rel
@@ -217,22 +325,35 @@ pub fn place_with(
                 .par_iter()
                 .try_for_each(|(rel, bytes)| write_file(&tmp.path().join(rel), bytes))?;
             set_mode(tmp.path(), 0o755)?;
-            // Swap folders: the old one is moved aside, the new one renamed in, the old removed.
-            let old = out_dir.join(format!(".{name}.old"));
-            let _ = std::fs::remove_dir_all(&old);
-            let had_old = target.exists();
-            if had_old {
-                std::fs::rename(&target, &old)?;
-            }
+            // Swap folders: the old one is moved aside (over an empty folder of a fresh name of
+            // ours), the new one renamed in, the old removed.
+            let had_old = std::fs::symlink_metadata(&target).is_ok();
+            let old = if had_old {
+                let old = tempfile::Builder::new()
+                    .prefix(&prefix)
+                    .suffix(".old")
+                    .rand_bytes(10)
+                    .tempdir_in(out_dir)?
+                    .keep();
+                if let Err(e) = std::fs::rename(&target, &old) {
+                    let _ = std::fs::remove_dir(&old);
+                    return Err(e);
+                }
+                Some(old)
+            } else {
+                None
+            };
             let tmp_path = tmp.keep();
             if let Err(e) = std::fs::rename(&tmp_path, &target) {
-                if had_old {
-                    let _ = std::fs::rename(&old, &target);
+                if let Some(old) = &old {
+                    let _ = std::fs::rename(old, &target);
                 }
                 let _ = std::fs::remove_dir_all(&tmp_path);
                 return Err(e);
             }
-            let _ = std::fs::remove_dir_all(&old);
+            if let Some(old) = old {
+                let _ = std::fs::remove_dir_all(&old);
+            }
             Ok(target)
         }
     }
@@ -326,12 +447,86 @@ mod tests {
     }
 
     #[test]
-    fn stale_temporaries_are_cleaned() {
+    fn only_our_stale_temporaries_are_cleaned() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join(".book.pdf.abc123.tmp"), b"partial").unwrap();
-        std::fs::create_dir(dir.path().join(".html.xyz.tmp")).unwrap();
-        std::fs::write(dir.path().join("book.epub"), b"done").unwrap();
-        clean_stale(dir.path());
-        assert_eq!(listing(dir.path()), vec!["book.epub"]);
+        let d = dir.path();
+        // A pid that is not running: above the kernel's pid_max (4194304 at most).
+        std::fs::write(d.join(".publish-4999999-abc123XYZ0.tmp"), b"partial").unwrap();
+        std::fs::create_dir_all(d.join(".publish-4999999-xyz0000000.old/p")).unwrap();
+        // Ours but of a running process (this one): kept.
+        let live = format!(".publish-{}-abc1234567.tmp", std::process::id());
+        std::fs::write(d.join(&live), b"in use").unwrap();
+        // The user's own files: kept.
+        for user in [
+            ".bashrc.old",
+            ".x.tmp",
+            ".book.pdf.abc123.tmp",
+            ".publish-x.tmp",
+            ".publish-1-a.b.tmp",
+        ] {
+            std::fs::write(d.join(user), b"mine").unwrap();
+        }
+        std::fs::create_dir(d.join(".config.old")).unwrap();
+        std::fs::write(d.join("book.epub"), b"done").unwrap();
+        clean_stale(d);
+        let mut want = vec![
+            ".bashrc.old",
+            ".book.pdf.abc123.tmp",
+            ".config.old",
+            ".publish-1-a.b.tmp",
+            ".publish-x.tmp",
+            ".x.tmp",
+            "book.epub",
+            live.as_str(),
+        ];
+        want.sort();
+        assert_eq!(listing(d), want);
+    }
+
+    #[test]
+    fn temporaries_carry_the_marker() {
+        let dir = tempfile::tempdir().unwrap();
+        let names = std::sync::Mutex::new(Vec::new());
+        let site = Artifact::Dir {
+            name: "html".into(),
+            files: vec![("a.html".into(), b"x".to_vec())],
+        };
+        for _ in 0..2 {
+            place_with(&site, dir.path(), &|path, bytes| {
+                names.lock().unwrap().push(path.to_path_buf());
+                std::fs::write(path, bytes)
+            })
+            .unwrap();
+        }
+        for p in names.lock().unwrap().iter() {
+            let top = p
+                .strip_prefix(dir.path())
+                .unwrap()
+                .components()
+                .next()
+                .unwrap();
+            let top = top.as_os_str().to_str().unwrap();
+            assert_eq!(our_temporary(top), Some(std::process::id()), "{top}");
+        }
+        assert_eq!(listing(dir.path()), vec!["html"]);
+    }
+
+    #[test]
+    fn a_second_lock_waits_then_gives_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = lock_output(dir.path(), &|_| panic!("first lock must not wait")).unwrap();
+        let told = std::sync::Mutex::new(String::new());
+        let err = lock_output_within(dir.path(), std::time::Duration::from_millis(300), &|m| {
+            *told.lock().unwrap() = m.to_owned()
+        })
+        .unwrap_err();
+        assert!(
+            told.lock()
+                .unwrap()
+                .contains("another build is writing here")
+        );
+        assert!(err.to_string().contains("another build"), "{err}");
+        drop(held);
+        lock_output(dir.path(), &|_| panic!("a released lock must not wait")).unwrap();
     }
 }

@@ -752,8 +752,13 @@ fn cover(ctx: &Context, diags: &mut Vec<Diagnostic>) -> Result<Option<Cover>, Di
             "[epub] cover `{name}` leads outside the book folder"
         )));
     }
-    let bytes =
-        std::fs::read(&path).map_err(|e| bad(format!("cannot read the cover `{name}`: {e}")))?;
+    // Checked when the config was loaded; read again the same guarded way (never a FIFO).
+    let roots = match ctx.book_dir.canonicalize() {
+        Ok(root) => vec![root],
+        Err(e) => return Err(bad(format!("cannot read the book folder: {e}"))),
+    };
+    let bytes = crate::safe_fs::read_file(&path, &roots, crate::safe_fs::COVER_MAX_BYTES)
+        .map_err(|e| bad(format!("the cover `{name}` {e}")))?;
     let (media_type, ext) = if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
         ("image/png", "png")
     } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
