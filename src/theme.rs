@@ -18,6 +18,7 @@ const DEFAULTS: &[(&str, &[u8])] = &[
     ("epub.css", include_bytes!("../themes/default/epub.css")),
     ("site.css", include_bytes!("../themes/default/site.css")),
     ("search.js", include_bytes!("../themes/default/search.js")),
+    ("site.js", include_bytes!("../themes/default/site.js")),
     (
         "fonts/Amiri-Regular.ttf",
         include_bytes!("../themes/default/fonts/Amiri-Regular.ttf"),

@@ -76,7 +76,9 @@ fn site_has_index_parts_and_whole_book_with_relative_links() {
         "book.css",
         "site.css",
         "search.js",
-        "search-index.js",
+        "search/meta.js",
+        "search/t0.js",
+        "search/s0.js",
         "fonts/Amiri-Regular.ttf",
         "fonts/OFL-Amiri.txt",
     ] {
@@ -168,10 +170,10 @@ fn search_can_be_turned_off() {
     let book = book_from_dir(&fixture("html/series"));
     std::fs::write(book.path().join("publish.toml"), "[html]\nsearch = false\n").unwrap();
     let site = build_html(book.path());
-    assert!(!site.join("search-index.js").exists());
+    assert!(!site.join("search").exists());
     assert!(!site.join("search.js").exists());
     let index = read(&site.join("index.html"));
-    assert!(!index.contains("<script"));
+    assert_eq!(index.matches("<script").count(), 1, "only site.js");
     assert!(!index.contains("role=\"search\""));
 }
 
@@ -255,8 +257,13 @@ fn hostile_text_is_shown_literally_and_creates_no_element() {
         let html = read(&page);
         let name = page.file_name().unwrap().to_string_lossy().into_owned();
         let scripts = html.matches("<script").count();
-        let expected = if name == "index.html" { 2 } else { 0 };
-        assert_eq!(scripts, expected, "{name}: script elements");
+        // Only the theme's scripts (search and reader features), on every page.
+        assert_eq!(scripts, 2, "{name}: script elements");
+        assert!(html.contains("<script src=\"site.js\"></script>"), "{name}");
+        assert!(
+            html.contains("<script src=\"search.js\"></script>"),
+            "{name}"
+        );
         for bad in [
             "<img",
             "<b>",
@@ -267,12 +274,23 @@ fn hostile_text_is_shown_literally_and_creates_no_element() {
             assert!(!html.contains(bad), "{name}: {bad}");
         }
     }
-    // The index carries the text as data in a JavaScript string, with `<`, `>` and `&` as
-    // \u escapes so nothing in it can close a script element.
-    let index = read(&site.join("search-index.js"));
-    assert!(index.contains(r"\u003cscript\u003ealert(1)\u003c/script\u003e"));
-    assert!(!index.contains('<'));
-    assert_eq!(index.matches('\n').count(), 1, "one statement, one line");
+    // The index's snippet chunks carry the text as data in JavaScript strings, with `<`, `>`
+    // and `&` as \u escapes so nothing in it can close a script element.
+    let mut chunks = String::new();
+    for (name, bytes) in tree(&site) {
+        if name.starts_with("search/") {
+            let js = String::from_utf8(bytes).unwrap();
+            assert!(!js.contains('<'), "{name}");
+            assert_eq!(
+                js.matches('\n').count(),
+                1,
+                "{name}: one statement, one line"
+            );
+            assert!(js.starts_with("PublishSearch."), "{name}");
+            chunks.push_str(&js);
+        }
+    }
+    assert!(chunks.contains(r"\u003cscript\u003ealert(1)\u003c/script\u003e"));
 }
 
 #[test]
@@ -541,23 +559,47 @@ window.addEventListener("load", function () {
     out.prevLeft = prev.getBoundingClientRect().left;
     out.nextLeft = next.getBoundingClientRect().left;
   }
+  // `s` focuses the search box; the reading tools are added.
+  document.dispatchEvent(new KeyboardEvent("keydown", { key: "s", bubbles: true }));
+  out.sFocus = document.activeElement ? document.activeElement.id : null;
+  if (document.activeElement) document.activeElement.blur();
+  out.tools = !!document.querySelector(".reader-tools button");
   var input = document.getElementById("q");
-  QUERIES.forEach(function (q) {
+  // Each query goes through the real search box; search.js reports when it has shown results
+  // (the index loads asynchronously, shard by shard).
+  function one(i) {
+    if (i >= QUERIES.length) {
+      out.status = (document.getElementById("search-status") || {}).textContent;
+      out.url = location.search;
+      parent.postMessage(JSON.stringify(out), "*");
+      return;
+    }
+    var q = QUERIES[i];
+    document.addEventListener("publish-search-done", function h(e) {
+      if (e.detail.query !== q) return;
+      document.removeEventListener("publish-search-done", h);
+      out.queries[q] = Array.from(document.querySelectorAll("#search-results li.result")).map(function (li) {
+        var snippet = li.querySelector(".snippet");
+        return {
+          href: li.querySelector("a").getAttribute("href"),
+          label: li.closest(".result-group").querySelector(".result-part").textContent,
+          marks: Array.from(snippet.querySelectorAll("mark")).map(function (m) { return m.textContent; }),
+          snippet: snippet.textContent,
+          elements: snippet.querySelectorAll("*").length - snippet.querySelectorAll("mark").length
+        };
+      });
+      out.counts = out.counts || {};
+      var st = document.getElementById("search-status");
+      out.counts[q] = st ? Number(st.getAttribute("data-count")) : -1;
+      out.statuses = out.statuses || {};
+      out.statuses[q] = st ? st.textContent : "";
+      one(i + 1);
+    });
     input.value = q;
     input.dispatchEvent(new Event("input"));
-    out.queries[q] = Array.from(document.querySelectorAll("#search-results > li")).map(function (li) {
-      var snippet = li.querySelector(".snippet");
-      return {
-        href: li.querySelector("a").getAttribute("href"),
-        label: li.querySelector(".result-part").textContent,
-        marks: Array.from(snippet.querySelectorAll("mark")).map(function (m) { return m.textContent; }),
-        snippet: snippet.textContent,
-        elements: snippet.querySelectorAll("*").length - snippet.querySelectorAll("mark").length
-      };
-    });
-  });
-  out.status = (document.getElementById("search-status") || {}).textContent;
-  parent.postMessage(JSON.stringify(out), "*");
+  }
+  if (QUERIES.length === 0) { parent.postMessage(JSON.stringify(out), "*"); return; }
+  one(0);
 });
 "##
     .replace("QUERIES", &serde_json::to_string(queries).unwrap());
@@ -587,6 +629,15 @@ window.addEventListener("message", function (e) {{
     let harness = site.join(format!("probe-frame-{page}"));
     std::fs::write(&harness, frame).unwrap();
     probe_output(&chromium_dom(&file_url(&harness), width.max(500) + 100))
+}
+
+/// A result's link without its `?h=` highlight query: `part-14.html#p3`.
+fn target(r: &serde_json::Value) -> String {
+    let href = r["href"].as_str().unwrap();
+    match (href.find('?'), href.find('#')) {
+        (Some(q), Some(h)) if q < h => format!("{}{}", &href[..q], &href[h..]),
+        _ => href.to_owned(),
+    }
 }
 
 fn results<'a>(v: &'a serde_json::Value, q: &str) -> &'a Vec<serde_json::Value> {
@@ -629,6 +680,8 @@ fn browser_seed_book_is_rtl_fits_a_phone_and_search_is_arabic_aware() {
     let v = probe(&site, "index.html", &queries, 360);
     assert_eq!(v["direction"], "rtl", "{v}");
     assert_eq!(v["bodyDirection"], "rtl");
+    assert_eq!(v["sFocus"], "q", "`s` does not focus the search box: {v}");
+    assert_eq!(v["tools"], true, "no reading tools: {v}");
     assert_eq!(v["amiri"], true, "the embedded font did not load: {v}");
     assert_eq!(
         v["searchShown"], true,
@@ -639,10 +692,7 @@ fn browser_seed_book_is_rtl_fits_a_phone_and_search_is_arabic_aware() {
     let mosul = results(&v, "الموصل");
     assert!(!mosul.is_empty(), "«الموصل» found nothing: {v}");
     for r in mosul {
-        assert!(
-            r["href"].as_str().unwrap().starts_with("part-14.html#"),
-            "{r}"
-        );
+        assert!(target(r).starts_with("part-14.html#"), "{r}");
         assert_eq!(r["label"], "الجزء الرابع عشر");
         assert!(
             r["marks"].as_array().unwrap().iter().any(|m| m == "الموصل"),
@@ -651,7 +701,7 @@ fn browser_seed_book_is_rtl_fits_a_phone_and_search_is_arabic_aware() {
         assert_eq!(r["elements"], 0, "snippet has elements besides <mark>: {r}");
     }
     // The title and the paragraphs that name the city, title first.
-    assert_eq!(mosul[0]["href"], "part-14.html#title");
+    assert_eq!(target(&mosul[0]), "part-14.html#title");
 
     let gradual = results(&v, "تدريجيا");
     assert!(!gradual.is_empty(), "«تدريجيا» found nothing");
@@ -680,12 +730,13 @@ fn browser_seed_book_is_rtl_fits_a_phone_and_search_is_arabic_aware() {
             .any(|m| m == "الموصل")),
         "«موصل» did not find «الموصل»"
     );
-    // Every word must match: «قيادة القوات» needs both (a prefix of «بقيادة» via its stem).
+    // Every word must match: «قيادة القوات» needs both (a prefix of «بقيادة» via its stem;
+    // «القوات» without its article is «قوات», which the text has too).
     let both = results(&v, "قيادة القوات");
     assert!(!both.is_empty());
     for r in both {
         let s = r["snippet"].as_str().unwrap();
-        assert!(s.contains("القوات"), "{s}");
+        assert!(s.contains("قوات"), "{s}");
     }
     // Arabic-Indic digits in the query find Western digits in the text.
     assert!(
@@ -721,7 +772,7 @@ fn browser_search_from_another_page_and_multi_part_fixture() {
     let list = &dom[dom.find("id=\"search-results\"").expect("results list")..];
     let list = &list[..list.find("</ol>").unwrap()];
     assert!(
-        list.contains("href=\"part-2.html#"),
+        list.contains("href=\"part-2.html?h="),
         "«الرقة» did not find part 2: {list}"
     );
     assert!(list.contains("<mark>الرقة</mark>"), "{list}");
@@ -750,7 +801,7 @@ fn browser_search_from_another_page_and_multi_part_fixture() {
     assert!(
         results(&v, "مدرسة")
             .iter()
-            .any(|r| r["href"].as_str().unwrap().starts_with("part-4.html#")),
+            .any(|r| target(r).starts_with("part-4.html#")),
         "«مدرسة» did not find part 4"
     );
     let mosul = results(&v, "الموصل");
@@ -761,11 +812,7 @@ fn browser_search_from_another_page_and_multi_part_fixture() {
             .iter()
             .any(|m| m == "بالموصل")
     }));
-    assert!(
-        mosul
-            .iter()
-            .all(|r| r["href"].as_str().unwrap().starts_with("part-1.html#"))
-    );
+    assert!(mosul.iter().all(|r| target(r).starts_with("part-1.html#")));
     assert!(results(&v, "sassafras").is_empty());
     assert!(!results(&v, "let").is_empty(), "inline code is searchable");
 
@@ -803,4 +850,91 @@ fn browser_hostile_search_results_are_text() {
     for r in found.iter().chain(results(&v, "onerror")) {
         assert_eq!(r["elements"], 0, "source text became an element: {r}");
     }
+}
+
+#[test]
+fn browser_search_strips_prefixes_matches_phrases_counts_truly_and_pages() {
+    if !require_tool("chromium", &["--version"], "apt-get install -y chromium") {
+        return;
+    }
+    let book = book_from_dir(&fixture("html/search"));
+    let site = build_html(book.path());
+    let queries = [
+        "الموصل",
+        "والموصل",
+        "بالموصل",
+        "للموصل",
+        "معركة الموصل",
+        "\"معركة الموصل\"",
+        "«معركة الموصل»",
+        "אלהים",
+        "H.264",
+        "x.509",
+        "zzzz",
+        "الموصل",
+    ];
+    let v = probe(&site, "part-2.html", &queries, 1200);
+    let count = |q: &str| {
+        v["counts"][q]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{q}: {v}"))
+    };
+    // 30 numbered paragraphs, two about the battle and the title in part 1; two in part 2.
+    assert_eq!(count("الموصل"), 35, "{v}");
+    // The same stripping on the query as on the text: every spelling finds every paragraph.
+    for q in ["والموصل", "بالموصل", "للموصل"] {
+        assert_eq!(count(q), 35, "{q}: {v}");
+    }
+    // The true count, grouped by part, with the first page of results shown.
+    assert_eq!(v["statuses"]["الموصل"], "النتائج: ٣٥ (الأجزاء: ٢)");
+    assert_eq!(results(&v, "الموصل").len(), 20, "one page of results");
+    // Both words anywhere: two paragraphs; the quoted phrase: only the one with them in order.
+    assert_eq!(count("معركة الموصل"), 2);
+    for q in ["\"معركة الموصل\"", "«معركة الموصل»"] {
+        assert_eq!(count(q), 1, "{q}: {v}");
+        assert!(
+            results(&v, q)[0]["snippet"]
+                .as_str()
+                .unwrap()
+                .contains("معركة الموصل")
+        );
+    }
+    // Hebrew points and cantillation are folded.
+    assert_eq!(count("אלהים"), 1);
+    assert_eq!(results(&v, "אלהים")[0]["marks"][0], "אֱלֹהִים");
+    // Technical tokens stay whole: «H.264» does not find or mark «https».
+    for (q, mark) in [("H.264", "H.264"), ("x.509", "X.509")] {
+        assert_eq!(count(q), 1, "{q}");
+        assert_eq!(results(&v, q)[0]["marks"], serde_json::json!([mark]), "{q}");
+    }
+    assert_eq!(count("zzzz"), 0);
+    // The query is in the page's URL (Back and a shared link restore it), and results land on
+    // the paragraph with the words to highlight.
+    assert!(v["url"].as_str().unwrap().starts_with("?q=%D8%A7"), "{v}");
+    let first = &results(&v, "الموصل")[0];
+    assert_eq!(target(first), "part-1.html#title");
+    assert!(first["href"].as_str().unwrap().contains("?h="), "{first}");
+
+    // A page opened with ?q= shows the results at once; "more" shows the rest; a result's
+    // page marks the words in the paragraph it lands on.
+    let url = format!(
+        "{}?q=%D8%A7%D9%84%D9%85%D9%88%D8%B5%D9%84",
+        file_url(&site.join("part-1.html"))
+    );
+    let dom = chromium_dom(&url, 1200);
+    assert_eq!(dom.matches("class=\"result\"").count(), 20, "{dom}");
+    assert!(dom.contains("class=\"search-more\""));
+    let anchor = target(&results(&v, "الموصل")[5]);
+    let anchor = anchor.split('#').nth(1).unwrap();
+    let url = format!(
+        "{}?h=%D8%A7%D9%84%D9%85%D9%88%D8%B5%D9%84#{anchor}",
+        file_url(&site.join("part-1.html"))
+    );
+    let dom = chromium_dom(&url, 1200);
+    let at = dom.find(&format!("id=\"{anchor}\"")).expect("anchor");
+    let para = &dom[at..at + dom[at..].find("</p>").unwrap()];
+    assert!(
+        para.contains("<mark class=\"search-hit\">الموصل</mark>"),
+        "{para}"
+    );
 }

@@ -35,6 +35,8 @@ struct Strings {
     by: &'static str,
     found: &'static str,
     none: &'static str,
+    more: &'static str,
+    loading: &'static str,
 }
 
 const AR: Strings = Strings {
@@ -50,8 +52,10 @@ const AR: Strings = Strings {
     parts_nav: "التنقل بين الأجزاء",
     home: "الصفحة الرئيسية",
     by: "بقلم",
-    found: "النتائج: %d",
+    found: "النتائج: %d (الأجزاء: %p)",
     none: "لا نتائج.",
+    more: "نتائج أخرى",
+    loading: "جارٍ البحث…",
 };
 
 const EN: Strings = Strings {
@@ -67,8 +71,10 @@ const EN: Strings = Strings {
     parts_nav: "Parts",
     home: "Home",
     by: "By",
-    found: "Results: %d",
+    found: "Results: %d (parts: %p)",
     none: "No results.",
+    more: "More results",
+    loading: "Searching…",
 };
 
 /// One page of a part.
@@ -136,10 +142,15 @@ pub fn render(ctx: &Context) -> Rendered {
             Digits::Persian => "persian",
         }
         .to_owned(),
-        strings: [("found", site.strings.found), ("none", site.strings.none)]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect(),
+        strings: [
+            ("found", site.strings.found),
+            ("none", site.strings.none),
+            ("more", site.strings.more),
+            ("loading", site.strings.loading),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect(),
         ..Default::default()
     };
 
@@ -175,10 +186,10 @@ pub fn render(ctx: &Context) -> Rendered {
         site.book_page(&book_bodies).into_bytes(),
     ));
 
-    for css in ["book.css", "site.css"] {
-        match ctx.theme.file(css) {
-            Some(bytes) => files.push((css.into(), bytes.to_vec())),
-            None => diagnostics.push(missing_theme_file(css)),
+    for name in ["book.css", "site.css", "site.js"] {
+        match ctx.theme.file(name) {
+            Some(bytes) => files.push((name.into(), bytes.to_vec())),
+            None => diagnostics.push(missing_theme_file(name)),
         }
     }
     if site.search {
@@ -186,7 +197,7 @@ pub fn render(ctx: &Context) -> Rendered {
             Some(bytes) => files.push(("search.js".into(), bytes.to_vec())),
             None => diagnostics.push(missing_theme_file("search.js")),
         }
-        files.push(("search-index.js".into(), index.to_js().into_bytes()));
+        files.extend(index.to_files());
     }
 
     // The theme's fonts, and every other file in its fonts folder (the licences).
@@ -382,12 +393,32 @@ impl Site<'_> {
                 out,
                 "<form class=\"site-search\" role=\"search\" action=\"index.html\" method=\"get\">\n\
                  <label for=\"q\" class=\"visually-hidden\">{}</label>\n\
-                 <input type=\"search\" id=\"q\" name=\"q\" placeholder=\"{}\">\n\
+                 <input type=\"search\" id=\"q\" name=\"q\" autocomplete=\"off\" placeholder=\"{}\" \
+                 aria-controls=\"search-results\">\n\
                  <button type=\"submit\">{}</button>\n</form>",
                 s.search_label, s.search, s.search_button
             );
         }
         out.push_str("</header>\n");
+        if self.search && !is_index {
+            // Results of the search box, shown in place above the page (search.js fills it).
+            out.push_str(
+                "<div class=\"search-panel\" id=\"search\">\n\
+                 <p id=\"search-status\" class=\"search-status\" role=\"status\"></p>\n\
+                 <ol id=\"search-results\" class=\"search-results\"></ol>\n</div>\n",
+            );
+        }
+        out
+    }
+
+    /// The scripts of every page: search (it loads its index only when the reader searches)
+    /// and the reader features (keyboard, text size, theme, reading position).
+    fn scripts(&self) -> String {
+        let mut out = String::new();
+        if self.search {
+            out.push_str("<script src=\"search.js\"></script>\n");
+        }
+        out.push_str("<script src=\"site.js\"></script>\n");
         out
     }
 
@@ -543,6 +574,7 @@ impl Site<'_> {
         }
         out.push_str("</nav>\n");
         out.push_str(&self.footer());
+        out.push_str(&self.scripts());
         out.push_str("</body>\n</html>\n");
         out
     }
@@ -577,7 +609,7 @@ impl Site<'_> {
         if self.search {
             let _ = write!(
                 out,
-                "<section class=\"search\" id=\"search\" aria-labelledby=\"search-heading\" hidden>\n\
+                "<section class=\"search\" id=\"search\" aria-labelledby=\"search-heading\">\n\
                  <h2 id=\"search-heading\">{}</h2>\n\
                  <form class=\"search-form\" role=\"search\" action=\"index.html\" method=\"get\">\n\
                  <label for=\"q\">{}</label>\n\
@@ -618,10 +650,7 @@ impl Site<'_> {
             s.whole_book
         );
         out.push_str(&self.footer());
-        if self.search {
-            out.push_str("<script src=\"search-index.js\"></script>\n");
-            out.push_str("<script src=\"search.js\"></script>\n");
-        }
+        out.push_str(&self.scripts());
         out.push_str("</body>\n</html>\n");
         out
     }
@@ -667,6 +696,7 @@ impl Site<'_> {
         }
         out.push_str("</main>\n");
         out.push_str(&self.footer());
+        out.push_str(&self.scripts());
         out.push_str("</body>\n</html>\n");
         out
     }

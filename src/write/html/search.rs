@@ -7,12 +7,34 @@
 use crate::read::arabic;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write;
 
 /// Normalise text for matching: the readers' loose spelling fold ([`arabic::fold`]: tashkeel,
 /// tatweel and invisible marks removed; alef forms, ى/ي, ة/ه, ؤ/و, Persian ی/ک unified;
 /// Arabic-Indic and Persian digits → Western; lower-cased), which `search.js` mirrors.
+/// Hebrew points (niqqud) and cantillation marks are removed too, so «אֱלֹהִים» matches «אלהים».
 pub fn normalize(s: &str) -> String {
+    if s.chars().any(is_hebrew_point) {
+        let bare: String = s.chars().filter(|&c| !is_hebrew_point(c)).collect();
+        return arabic::fold(&bare);
+    }
     arabic::fold(s)
+}
+
+/// Hebrew cantillation (U+0591–U+05AF) and vowel points (U+05B0–U+05BD, U+05BF, U+05C1, U+05C2,
+/// U+05C4, U+05C5, U+05C7); the maqaf (U+05BE) and sof pasuq (U+05C3) are punctuation and stay.
+pub fn is_hebrew_point(c: char) -> bool {
+    matches!(
+        c,
+        '\u{0591}'
+            ..='\u{05BD}'
+                | '\u{05BF}'
+                | '\u{05C1}'
+                | '\u{05C2}'
+                | '\u{05C4}'
+                | '\u{05C5}'
+                | '\u{05C7}'
+    )
 }
 
 /// Is `c` part of a word? Letters and numbers (Unicode `Alphabetic` and `N*`), the same set as
@@ -22,13 +44,38 @@ pub fn is_word_char(c: char) -> bool {
     ('\u{0620}'..='\u{064A}').contains(&c) || c.is_alphabetic() || c.is_numeric()
 }
 
-/// The normalised words of `s`, in order (duplicates kept).
+/// The normalised words of `s`, in order (duplicates kept). A full stop between two ASCII
+/// letters or digits, one of them a digit, stays inside the word: `H.264`, `X.509` and `1.5` are
+/// one word each (while «end.The» is two).
 pub fn words(s: &str) -> Vec<String> {
-    normalize(s)
-        .split(|c: char| !is_word_char(c))
-        .filter(|w| !w.is_empty())
-        .map(str::to_owned)
-        .collect()
+    let n = normalize(s);
+    let chars: Vec<char> = n.chars().collect();
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        if is_word_char(c) || (c == '.' && joins_dot(&chars, i)) {
+            cur.push(c);
+        } else if !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Is the `.` at `chars[i]` inside a technical token such as `H.264`?
+fn joins_dot(chars: &[char], i: usize) -> bool {
+    let (Some(&a), Some(&b)) = (
+        i.checked_sub(1).and_then(|j| chars.get(j)),
+        chars.get(i + 1),
+    ) else {
+        return false;
+    };
+    a.is_ascii_alphanumeric()
+        && b.is_ascii_alphanumeric()
+        && (a.is_ascii_digit() || b.is_ascii_digit())
 }
 
 /// Shortest stem (in characters) kept after stripping prefixes, so «وقت» never becomes «قت».
@@ -148,63 +195,235 @@ impl Index {
         out
     }
 
-    /// The index as a script assigning `window.publishSearchIndex`, so the site can load it
-    /// with a `<script>` element from `file://` (where `fetch` is not allowed).
-    pub fn to_js(&self) -> String {
+    /// The index as files of the `search/` folder, each a script that hands its data to
+    /// `PublishSearch` (a `<script>` element can load it from `file://`, where `fetch` cannot):
+    ///
+    /// - `meta.js`: parts, the first document of each part and of each snippet chunk, and the
+    ///   prefix of each term shard: a few kilobytes, loaded when the reader first searches;
+    /// - `t<N>.js`: term shards: the normalised words and stems starting with one prefix, with
+    ///   the documents holding them (delta-coded), loaded only for the prefixes of a query;
+    /// - `s<N>.js`: snippet chunks: the text of consecutive documents of one part, loaded only
+    ///   for the results shown. The text is stored once, here.
+    pub fn to_files(&self) -> Vec<(String, Vec<u8>)> {
         let stems = self.stems();
-        // Maps become sorted arrays of [key, docs]: smaller, and ordered for the script.
+        let mut entries: Vec<Entry> = Vec::with_capacity(self.words.len() + stems.len());
+        for (k, v) in &self.words {
+            entries.push(Entry::new(k, 0, v));
+        }
+        for (k, v) in &stems {
+            entries.push(Entry::new(k, 1, v));
+        }
+        entries.sort_unstable_by(|a, b| a.key.cmp(b.key).then(a.kind.cmp(&b.kind)));
+        let shards = shard(&entries);
+
+        let mut files = Vec::new();
+        for (n, s) in shards.iter().enumerate() {
+            let data: Vec<(&str, u8, &[u64])> = entries[s.range.clone()]
+                .iter()
+                .map(|e| (e.key, e.kind, e.deltas.as_slice()))
+                .collect();
+            files.push((
+                format!("search/t{n}.js"),
+                script("shard", n, &data).into_bytes(),
+            ));
+        }
+
+        // Snippet chunks: consecutive documents of one part, up to CHUNK_BYTES of text.
+        let mut chunks: Vec<usize> = Vec::new();
+        let mut part_first: Vec<usize> = vec![usize::MAX; self.parts.len()];
+        let mut size = 0;
+        for (i, d) in self.docs.iter().enumerate() {
+            let new_part = part_first[d.part] == usize::MAX;
+            if new_part {
+                part_first[d.part] = i;
+            }
+            if new_part || size + d.text.len() > CHUNK_BYTES {
+                chunks.push(i);
+                size = 0;
+            }
+            size += d.text.len() + d.anchor.len();
+        }
+        for (n, &first) in chunks.iter().enumerate() {
+            let end = chunks.get(n + 1).copied().unwrap_or(self.docs.len());
+            let data: Vec<(&str, &str)> = self.docs[first..end]
+                .iter()
+                .map(|d| (d.anchor.as_str(), d.text.as_str()))
+                .collect();
+            files.push((
+                format!("search/s{n}.js"),
+                script("chunk", n, &data).into_bytes(),
+            ));
+        }
+
         #[derive(Serialize)]
-        struct Out<'a> {
+        struct Meta<'a> {
             digits: &'a str,
             strings: &'a BTreeMap<String, String>,
-            parts: &'a [PartEntry],
-            docs: Vec<(usize, &'a str, &'a str)>,
-            words: Vec<(&'a str, &'a [usize])>,
-            stems: Vec<(&'a str, &'a [usize])>,
+            /// [label, title, href, first document] in reading order.
+            parts: Vec<(&'a str, &'a str, &'a str, usize)>,
+            /// First document of each snippet chunk.
+            chunks: &'a [usize],
+            /// [prefix, 1 if the shard holds only the prefix itself as a whole key].
+            shards: Vec<(&'a str, u8)>,
+            docs: usize,
         }
-        let out = Out {
+        let meta = Meta {
             digits: &self.digits,
             strings: &self.strings,
-            parts: &self.parts,
-            docs: self
-                .docs
+            parts: self
+                .parts
                 .iter()
-                .map(|d| (d.part, d.anchor.as_str(), d.text.as_str()))
+                .zip(&part_first)
+                .map(|(p, &f)| {
+                    let first = if f == usize::MAX { self.docs.len() } else { f };
+                    (p.label.as_str(), p.title.as_str(), p.href.as_str(), first)
+                })
                 .collect(),
-            words: {
-                let mut w: Vec<(&str, &[usize])> = self
-                    .words
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_slice()))
-                    .collect();
-                w.sort_unstable_by(|a, b| a.0.cmp(b.0));
-                w
-            },
-            stems: stems
+            chunks: &chunks,
+            shards: shards
                 .iter()
-                .map(|(k, v)| (k.as_str(), v.as_slice()))
+                .map(|s| (s.prefix.as_str(), u8::from(s.exact)))
                 .collect(),
+            docs: self.docs.len(),
         };
-        let json = serde_json::to_string(&out).unwrap_or_else(|_| "null".to_owned());
-        // `<`, `>` and `&` only occur inside JSON strings: as \u escapes they read the same in
-        // JavaScript, and source text such as `</script>` can never end a script element even if
-        // the index is ever inlined into a page.
-        let mut js = String::with_capacity(json.len() + 64);
-        js.push_str("window.publishSearchIndex = ");
-        let mut rest = json.as_str();
-        while let Some(i) = rest.find(['<', '>', '&']) {
-            js.push_str(&rest[..i]);
-            js.push_str(match rest.as_bytes()[i] {
-                b'<' => "\\u003c",
-                b'>' => "\\u003e",
-                _ => "\\u0026",
-            });
-            rest = &rest[i + 1..];
-        }
-        js.push_str(rest);
-        js.push_str(";\n");
-        js
+        files.push((
+            "search/meta.js".to_owned(),
+            script("meta", 0, &meta).into_bytes(),
+        ));
+        files
     }
+}
+
+/// Text bytes per snippet chunk: a result page loads a few chunks, never a whole book.
+pub const CHUNK_BYTES: usize = 12 * 1024;
+
+/// Estimated bytes per term shard before it is split by a longer prefix.
+pub const SHARD_BYTES: usize = 24 * 1024;
+
+/// Longest shard prefix in characters: a shard whose terms all share a longer prefix stays
+/// large rather than being split further (bounds the splitting loop).
+pub const MAX_PREFIX: usize = 8;
+
+/// One key of a term shard: a whole word (`kind` 0) or a stem (1), and its documents.
+struct Entry<'a> {
+    key: &'a str,
+    kind: u8,
+    /// Document numbers as differences from the previous one (the first from 0).
+    deltas: Vec<u64>,
+    /// Estimated bytes in the shard's script.
+    size: usize,
+}
+
+impl<'a> Entry<'a> {
+    fn new(key: &'a str, kind: u8, docs: &[usize]) -> Self {
+        let mut prev = 0;
+        let deltas: Vec<u64> = docs
+            .iter()
+            .map(|&d| {
+                let x = (d - prev) as u64;
+                prev = d;
+                x
+            })
+            .collect();
+        let size = key.len() + 8 + deltas.iter().map(|d| digits10(*d) + 1).sum::<usize>();
+        Entry {
+            key,
+            kind,
+            deltas,
+            size,
+        }
+    }
+}
+
+fn digits10(mut n: u64) -> usize {
+    let mut d = 1;
+    while n >= 10 {
+        n /= 10;
+        d += 1;
+    }
+    d
+}
+
+/// A term shard: the sorted entries `range` whose keys start with `prefix` (or, when `exact`,
+/// equal it: the keys left over when a prefix was split into longer ones).
+#[derive(Debug)]
+struct Shard {
+    prefix: String,
+    exact: bool,
+    range: std::ops::Range<usize>,
+}
+
+/// The first `n` characters of `s` (all of it when shorter).
+fn char_prefix(s: &str, n: usize) -> &str {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// Split the sorted `entries` into shards by key prefix: first by one character, then every
+/// shard over [`SHARD_BYTES`] by one character more, up to [`MAX_PREFIX`]. A work list, not
+/// recursion; the shards come out sorted by prefix.
+fn shard(entries: &[Entry]) -> Vec<Shard> {
+    // (prefix length, group) still to place: a small book's whole index is one shard.
+    let mut work: std::collections::VecDeque<(usize, Shard)> = std::collections::VecDeque::new();
+    work.push_back((
+        0,
+        Shard {
+            prefix: String::new(),
+            exact: false,
+            range: 0..entries.len(),
+        },
+    ));
+    let mut out: Vec<Shard> = Vec::new();
+    while let Some((len, group)) = work.pop_front() {
+        let size: usize = entries[group.range.clone()].iter().map(|e| e.size).sum();
+        if group.exact || size <= SHARD_BYTES || len >= MAX_PREFIX {
+            out.push(group);
+            continue;
+        }
+        // Split by the first `len + 1` characters; keys of exactly `len` characters (the
+        // prefix itself) come first in sorted order and form an exact shard.
+        let mut groups: Vec<Shard> = Vec::new();
+        for i in group.range {
+            let key = entries[i].key;
+            let exact = key.chars().count() <= len;
+            let p = char_prefix(key, len + 1);
+            match groups.last_mut() {
+                Some(g) if g.prefix == p && g.exact == exact => g.range.end = i + 1,
+                _ => groups.push(Shard {
+                    prefix: p.to_owned(),
+                    exact,
+                    range: i..i + 1,
+                }),
+            }
+        }
+        work.extend(groups.into_iter().map(|g| (len + 1, g)));
+    }
+    out.sort_by(|a, b| a.prefix.cmp(&b.prefix).then(b.exact.cmp(&a.exact)));
+    out
+}
+
+/// `PublishSearch.<call>(n, <data as JSON>);`, with `<`, `>` and `&` escaped: they only occur
+/// inside JSON strings, read the same as `\u` escapes, and source text such as `</script>` then
+/// can never end a script element.
+fn script<T: Serialize + ?Sized>(call: &str, n: usize, data: &T) -> String {
+    let json = serde_json::to_string(data).unwrap_or_else(|_| "null".to_owned());
+    let mut js = String::with_capacity(json.len() + 64);
+    let _ = write!(js, "PublishSearch.{call}({n},");
+    let mut rest = json.as_str();
+    while let Some(i) = rest.find(['<', '>', '&']) {
+        js.push_str(&rest[..i]);
+        js.push_str(match rest.as_bytes()[i] {
+            b'<' => "\\u003c",
+            b'>' => "\\u003e",
+            _ => "\\u0026",
+        });
+        rest = &rest[i + 1..];
+    }
+    js.push_str(rest);
+    js.push_str(");\n");
+    js
 }
 
 fn push_once(v: &mut Vec<usize>, n: usize) {
@@ -234,6 +453,44 @@ mod tests {
     }
 
     #[test]
+    fn words_keep_technical_tokens_and_fold_hebrew() {
+        assert_eq!(
+            words("H.264 و X.509 عبر https. end.The v1.2"),
+            ["h.264", "و", "x.509", "عبر", "https", "end", "the", "v1.2"]
+        );
+        assert_eq!(words("בָּרָא אֱלֹהִים"), ["ברא", "אלהים"]);
+    }
+
+    #[test]
+    fn shards_split_by_prefix_and_cover_every_key_once() {
+        let keys: Vec<String> = (0..4000).map(|i| format!("ال{i:04}")).collect();
+        let docs: Vec<usize> = (0..50).collect();
+        let mut entries: Vec<Entry> = keys.iter().map(|k| Entry::new(k, 0, &docs)).collect();
+        entries.push(Entry::new("ال", 0, &docs));
+        entries.sort_unstable_by(|a, b| a.key.cmp(b.key));
+        let shards = shard(&entries);
+        assert!(shards.len() > 4, "{shards:?}");
+        let mut covered = vec![0; entries.len()];
+        for s in &shards {
+            for i in s.range.clone() {
+                covered[i] += 1;
+                let k = entries[i].key;
+                assert!(
+                    if s.exact {
+                        k == s.prefix
+                    } else {
+                        k.starts_with(&s.prefix)
+                    },
+                    "{k} in {s:?}"
+                );
+            }
+        }
+        assert!(covered.iter().all(|&c| c == 1));
+        // «ال» itself is left in an exact shard when «ال…» is split.
+        assert!(shards.iter().any(|s| s.exact && s.prefix == "ال"));
+    }
+
+    #[test]
     fn index_lists_each_doc_once_per_word() {
         let mut idx = Index::default();
         let p = idx.add_part(PartEntry {
@@ -247,6 +504,8 @@ mod tests {
         let stems = idx.stems();
         assert_eq!(stems["موصل"], [0, 1]);
         assert_eq!(stems["الموصل"], [0, 1]);
-        assert!(idx.to_js().starts_with("window.publishSearchIndex = {"));
+        let files = idx.to_files();
+        assert!(files.iter().any(|(n, b)| n == "search/meta.js"
+            && String::from_utf8_lossy(b).starts_with("PublishSearch.meta(0,{")));
     }
 }
