@@ -78,6 +78,31 @@ pub enum Command {
     Build,
     /// Read and lint the sources; write nothing.
     Check,
+    /// Create a new book folder: publish.toml, example parts, .gitignore, a CI workflow.
+    New {
+        /// The folder to create (it must not exist or be empty).
+        dir: PathBuf,
+        /// The book's title (set in publish.toml and the example parts).
+        #[arg(long)]
+        title: Option<String>,
+        /// The author (set in publish.toml and the example parts).
+        #[arg(long)]
+        author: Option<String>,
+    },
+    /// Build, then rebuild on every change to the sources, publish.toml or the themes.
+    Watch,
+    /// Watch, and serve the outputs over HTTP with live reload.
+    Serve {
+        /// Port to listen on [default: 3000, or the next free port].
+        #[arg(long, value_name = "N")]
+        port: Option<u16>,
+        /// Address to listen on; anything but loopback exposes the preview to the network.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+        host: std::net::IpAddr,
+        /// Open the site in the default browser.
+        #[arg(long)]
+        open: bool,
+    },
 }
 
 /// `--format` values.

@@ -1,8 +1,8 @@
 //! `publish`: a series of Arabic article parts → one document model → PDF, EPUB and HTML.
 //!
-//! The pipeline lives here: read every source (in parallel), assemble the series into a
-//! [`model::Book`], then run the writers (in parallel) and put their outputs in place
-//! atomically. Parallelism lives only in this module.
+//! The pipeline: read every source (in parallel), assemble the series into a [`model::Book`],
+//! then run the writers (in parallel) and put their outputs in place atomically. It lives in
+//! [`session`] as a long-lived [`Session`]; [`run`] is one build of a fresh session.
 
 pub mod assets;
 pub mod bidi;
@@ -10,19 +10,23 @@ pub mod config;
 pub mod diag;
 pub mod error;
 pub mod model;
+pub mod new;
 pub mod read;
 pub mod safe_fs;
+pub mod serve;
+pub mod session;
 pub mod theme;
+pub mod watch;
 pub mod write;
 
 pub use error::Error;
+pub use session::Session;
 
 use config::Config;
 use diag::Diagnostic;
 use model::Book;
-use rayon::prelude::*;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use theme::Theme;
 use write::OutputFormat;
 
@@ -104,146 +108,20 @@ pub struct Context {
     pub book_dir: PathBuf,
 }
 
-/// Run the whole pipeline. Never panics on bad input: problems come back as diagnostics.
+/// Run the whole pipeline once: a fresh [`Session`] and one build. Never panics on bad input:
+/// problems come back as diagnostics.
 pub fn run(opts: &Options) -> Outcome {
     run_with(opts, &NoProgress)
 }
 
 /// [`run`], reporting progress to `progress`.
 pub fn run_with(opts: &Options, progress: &dyn Progress) -> Outcome {
-    let mut outcome = Outcome {
-        diagnostics: Vec::new(),
-        book: None,
-        written: Vec::new(),
-        result: Ok(()),
-        timings: Vec::new(),
-    };
-    if let Some(jobs) = opts.jobs
-        && !(1..=MAX_JOBS).contains(&jobs)
-    {
-        outcome.result = Err(Error::Usage(format!(
-            "--jobs {jobs}: use a number of worker threads from 1 to {MAX_JOBS}"
-        )));
-        return outcome;
-    }
-    let pool = match rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.jobs.unwrap_or(0))
-        .build()
-    {
-        Ok(p) => p,
-        Err(e) => {
-            outcome.result = Err(Error::Internal(format!("cannot start worker threads: {e}")));
-            return outcome;
-        }
-    };
-    pool.install(|| run_in_pool(opts, progress, &mut outcome));
-    diag::sort_dedup(&mut outcome.diagnostics);
-    outcome
-}
-
-fn run_in_pool(opts: &Options, progress: &dyn Progress, outcome: &mut Outcome) {
-    let started = Instant::now();
-    let ctx = match load_with(opts, progress, &mut outcome.diagnostics) {
-        Ok(ctx) => ctx,
-        Err(e) => {
-            outcome.result = Err(e);
-            return;
-        }
-    };
-    outcome
-        .timings
-        .push(("read and assemble".into(), started.elapsed()));
-    // Only `check` (and so `--emit model`) hands the model back: a build does not copy it.
-    if opts.check_only {
-        outcome.book = Some(ctx.book.clone());
-    }
-    let errors = outcome.diagnostics.iter().filter(|d| d.is_error()).count();
-    if errors > 0 {
-        outcome.result = Err(Error::Sources(errors));
-        return;
-    }
-    if opts.check_only {
-        // `check` also runs the writers' own checks of the model (e.g. missing glyphs).
-        let diags: Vec<Diagnostic> = opts
-            .formats
-            .par_iter()
-            .flat_map(|f| write::check(*f, &ctx))
-            .collect();
-        let errors = diags.iter().filter(|d| d.is_error()).count();
-        outcome.diagnostics.extend(diags);
-        if errors > 0 {
-            outcome.result = Err(Error::Sources(errors));
-        }
-        return;
-    }
-    let out_dir = match output_dir(opts) {
-        Ok(d) => d,
-        Err(e) => {
-            outcome.result = Err(e);
-            return;
-        }
-    };
-    // One build at a time writes here: a second one (an editor's watch and a CI job) waits.
-    let _lock = match write::lock_output(&out_dir, &|m| progress.waiting(m)) {
-        Ok(lock) => lock,
-        Err(e) => {
-            outcome.result = Err(Error::Io {
-                path: out_dir.display().to_string(),
-                message: e.to_string(),
-            });
-            return;
-        }
-    };
-    write::clean_stale(&out_dir);
-    // Every format runs; each result is collected so one failure does not hide another.
-    let results: Vec<(OutputFormat, write::Written, Duration)> = opts
-        .formats
-        .par_iter()
-        .map(|&f| {
-            let t = Instant::now();
-            progress.start(f.name(), None);
-            let w = write::write(f, &ctx, &out_dir);
-            progress.finish(f.name(), w.path.is_some());
-            (f, w, t.elapsed())
-        })
-        .collect();
-    let mut failed = 0;
-    for (f, w, elapsed) in results {
-        outcome.timings.push((f.name().to_owned(), elapsed));
-        for (phase, t) in &w.timings {
-            outcome.timings.push((format!("{}: {phase}", f.name()), *t));
-        }
-        outcome.diagnostics.extend(w.diagnostics);
-        match w.path {
-            Some(p) => outcome.written.push(p),
-            None => failed += 1,
-        }
-    }
-    if failed > 0 {
-        // A writer that failed because of the sources (e.g. a character no theme font has)
-        // is an error in the sources, not in writing the output.
-        let sources: std::collections::BTreeSet<&str> = ctx
-            .book
-            .parts
-            .iter()
-            .map(|p| p.source.path.as_str())
-            .collect();
-        let source_errors = outcome
-            .diagnostics
-            .iter()
-            .filter(|d| d.is_error() && d.file.as_deref().is_some_and(|f| sources.contains(f)))
-            .count();
-        outcome.result = Err(if source_errors > 0 {
-            Error::Sources(source_errors)
-        } else {
-            Error::Output(failed)
-        });
-    }
+    Session::new(opts.clone()).build_with(&[], progress)
 }
 
 /// The output folder, created: `--output` as given (the user chose it), else `<book>/output`,
 /// which must really be inside the book folder (not a link leading elsewhere).
-fn output_dir(opts: &Options) -> Result<PathBuf, Error> {
+pub(crate) fn output_dir(opts: &Options) -> Result<PathBuf, Error> {
     let io = |p: &Path, e: std::io::Error| Error::Io {
         path: diag::escape_control(&p.display().to_string()),
         message: e.to_string(),
@@ -268,7 +146,7 @@ fn output_dir(opts: &Options) -> Result<PathBuf, Error> {
 /// Check `[epub] cover` before anything is built: a relative path to a regular PNG or JPEG
 /// file inside the book folder, at most [`safe_fs::COVER_MAX_BYTES`]. A problem is a
 /// configuration error (exit 2) naming the key.
-fn check_cover(
+pub(crate) fn check_cover(
     config: &Config,
     book_root: &Path,
     book_dir: &Path,
@@ -311,159 +189,12 @@ fn check_cover(
 
 /// Read the config, theme and sources and assemble the book.
 pub fn load(opts: &Options, diags: &mut Vec<Diagnostic>) -> Result<Context, Error> {
-    load_with(opts, &NoProgress, diags)
-}
-
-fn load_with(
-    opts: &Options,
-    progress: &dyn Progress,
-    diags: &mut Vec<Diagnostic>,
-) -> Result<Context, Error> {
-    let book_dir = &opts.book_dir;
-    if !book_dir.is_dir() {
-        return Err(Error::Usage(format!(
-            "book folder {} does not exist",
-            book_dir.display()
-        )));
-    }
-    let book_root = safe_fs::root(book_dir).map_err(|e| Error::Io {
-        path: diag::escape_control(&book_dir.display().to_string()),
-        message: e.to_string(),
-    })?;
-    // A config named on the command line may be anywhere; the book's own must be in the book.
-    let (config_path, required, config_roots, config_shown) = match &opts.config {
-        Some(p) => (
-            p.clone(),
-            true,
-            Vec::new(),
-            diag::escape_control(&p.display().to_string()),
-        ),
-        None => (
-            book_dir.join("publish.toml"),
-            false,
-            vec![book_root.clone()],
-            "publish.toml".to_owned(),
-        ),
-    };
-    let config = Config::load(&config_path, required, &config_roots, &config_shown)?;
-    check_cover(&config, &book_root, book_dir, &config_shown)?;
-    let theme_name = match &opts.theme {
-        Some(name) => {
-            config::check_plain_name(name).map_err(|why| {
-                Error::Usage(format!("--theme `{}` {why}", diag::escape_control(name)))
-            })?;
-            name.clone()
-        }
-        None => config.theme.clone().unwrap_or_else(|| "default".to_owned()),
-    };
-    let theme = Theme::load(book_dir, &theme_name)?;
-    let sources_dir = opts
-        .sources
-        .clone()
-        .unwrap_or_else(|| book_dir.join("sources"));
-    let sources_root = safe_fs::root(&sources_dir).map_err(|e| {
-        Error::Usage(format!(
-            "cannot read the sources folder {}: {e}",
-            diag::escape_control(&sources_dir.display().to_string())
-        ))
-    })?;
-    // `--sources DIR` is the user's explicit choice; the default `sources/` must really be in
-    // the book (not a link to /etc).
-    let source_roots = if opts.sources.is_some() {
-        vec![book_root.clone(), sources_root.clone()]
-    } else if sources_root.starts_with(&book_root) {
-        vec![book_root.clone()]
-    } else {
-        return Err(Error::Usage(format!(
-            "the sources folder {} leads outside the book folder (a symbolic link?); remove the link or pass --sources DIR",
-            diag::escape_control(&sources_dir.display().to_string())
-        )));
-    };
-    // Sources are named relative to the book folder, or to the sources folder when it lies
-    // elsewhere: never an absolute path, so builds from different folders are identical.
-    let sources_shown = sources_root
-        .strip_prefix(&book_root)
-        .ok()
-        .map(Path::to_path_buf);
-    let files = read::list_sources(&sources_dir).map_err(|e| {
-        Error::Usage(format!(
-            "cannot read the sources folder {}: {e}",
-            diag::escape_control(&sources_dir.display().to_string())
-        ))
-    })?;
-    if files.is_empty() {
-        return Err(Error::Usage(format!(
-            "no sources in {}: put the parts there as .txt or .md files",
-            sources_dir.display()
-        )));
-    }
-    let junk = &theme.config.junk;
-    progress.start("read", Some(files.len() as u64));
-    let results: Vec<(read::ReadResult, std::time::SystemTime)> = files
-        .par_iter()
-        .map(|(path, format)| {
-            let name = path.file_name().unwrap_or_default();
-            let display = match &sources_shown {
-                Some(rel) => display_path(&rel.join(name), Path::new("")),
-                None => name.to_string_lossy().into_owned(),
-            };
-            let refuse = |code: &'static str, message: String, hint: &str| {
-                (
-                    read::ReadResult {
-                        part: None,
-                        diagnostics: vec![
-                            Diagnostic::error(code, message)
-                                .file(display.clone())
-                                .hint(hint),
-                        ],
-                    },
-                    std::time::UNIX_EPOCH,
-                )
-            };
-            // A control character in a file name would reach every colophon and log.
-            if display.chars().any(char::is_control) {
-                return refuse(
-                    "file-name",
-                    "the file name holds a control character".into(),
-                    "rename the file to a name of printable characters",
-                );
-            }
-            match safe_fs::read_file_meta(path, &source_roots, safe_fs::SOURCE_MAX_BYTES) {
-                Ok((bytes, meta)) => {
-                    let mtime = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
-                    (read::read_bytes(&bytes, &display, *format, junk), mtime)
-                }
-                Err(why) => refuse(why.code(), format!("the file {why}"), why.hint()),
-            }
-        })
-        .inspect(|_| progress.step("read"))
-        .collect();
-    progress.finish("read", true);
-    let newest = results
-        .iter()
-        .map(|(_, t)| *t)
-        .max()
-        .unwrap_or(std::time::UNIX_EPOCH);
-    let mut parts = Vec::new();
-    for (r, _) in results {
-        diags.extend(r.diagnostics);
-        parts.extend(r.part);
-    }
-    let date = build_date(&config, newest)?;
-    let (mut book, series_diags) = read::series::assemble(parts, &config.book, date);
-    diags.extend(series_diags);
-    diags.extend(assets::resolve(&mut book, book_dir, &config.images));
-    Ok(Context {
-        book,
-        config,
-        theme,
-        book_dir: book_dir.clone(),
-    })
+    Session::new(opts.clone()).load(&[], &NoProgress, diags)
 }
 
 /// The build date: `[book] date` in the config, else `SOURCE_DATE_EPOCH`, else the newest
 /// source file's modification time — never the clock, so rebuilds are identical.
-fn build_date(
+pub(crate) fn build_date(
     config: &Config,
     newest: std::time::SystemTime,
 ) -> Result<read::series::BuildDate, Error> {

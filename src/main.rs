@@ -3,7 +3,7 @@
 mod cli;
 
 use clap::Parser;
-use cli::{Cli, DiagnosticsArg, EmitArg};
+use cli::{Cli, Command, DiagnosticsArg, EmitArg};
 use publish::Error;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -11,6 +11,30 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let opts = publish::Options::from(&cli);
+    match &cli.command {
+        Some(Command::New { dir, title, author }) => {
+            return match publish::new::create(dir, title.as_deref(), author.as_deref()) {
+                Ok(files) => {
+                    if !cli.quiet {
+                        for f in files {
+                            eprintln!("created {}", f.display());
+                        }
+                        eprintln!(
+                            "next: cd {} && publish   (or `publish serve` to preview while you edit)",
+                            dir.display()
+                        );
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&cli, &e),
+            };
+        }
+        Some(Command::Watch) => return live(&cli, opts, None),
+        Some(Command::Serve { port, host, open }) => {
+            return live(&cli, opts, Some((*host, *port, *open)));
+        }
+        _ => {}
+    }
     // A progress display only for a person at a terminal, never in pipes or CI logs.
     let show_progress =
         !cli.quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
@@ -74,20 +98,138 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            let _ = match cli.diagnostics {
-                DiagnosticsArg::Human => writeln!(
-                    stderr,
-                    "publish: error: {}",
-                    publish::diag::escape_control(&e.to_string())
-                ),
-                DiagnosticsArg::Json => writeln!(
-                    stderr,
-                    "{}",
-                    serde_json::json!({"severity": "fatal", "code": fatal_code(&e), "exit": e.exit_code(), "message": e.to_string()})
-                ),
-            };
-            ExitCode::from(e.exit_code() as u8)
+            drop(stderr);
+            fail(&cli, &e)
         }
+    }
+}
+
+/// Print a fatal error and turn it into the exit code.
+fn fail(cli: &Cli, e: &Error) -> ExitCode {
+    let mut stderr = std::io::stderr().lock();
+    let _ = match cli.diagnostics {
+        DiagnosticsArg::Human => writeln!(
+            stderr,
+            "publish: error: {}",
+            publish::diag::escape_control(&e.to_string())
+        ),
+        DiagnosticsArg::Json => writeln!(
+            stderr,
+            "{}",
+            serde_json::json!({"severity": "fatal", "code": fatal_code(e), "exit": e.exit_code(), "message": e.to_string()})
+        ),
+    };
+    ExitCode::from(e.exit_code() as u8)
+}
+
+/// `watch` and, with `serve = Some((host, port, open))`, `serve`: the session's builds in a
+/// loop until Ctrl-C, which ends it with exit 0 after the build in progress.
+fn live(
+    cli: &Cli,
+    mut opts: publish::Options,
+    serve: Option<(std::net::IpAddr, Option<u16>, bool)>,
+) -> ExitCode {
+    opts.check_only = false;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Ctrl-C (and a polite kill) only set the flag: the loop ends after the build in
+    // progress, whose outputs are renamed into place whole, so nothing half-written remains.
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        if let Err(e) = signal_hook::flag::register(signal, stop.clone()) {
+            return fail(cli, &Error::Internal(format!("cannot handle Ctrl-C: {e}")));
+        }
+    }
+    let mut session = publish::Session::new(opts);
+    let mut server = None;
+    if let Some((host, port, open)) = serve {
+        let (http, bound) = match publish::serve::bind(host, port) {
+            Ok(b) => b,
+            Err(e) => return fail(cli, &e),
+        };
+        if port.is_none() && bound != publish::serve::DEFAULT_PORT {
+            eprintln!(
+                "port {} is taken; using {bound} instead",
+                publish::serve::DEFAULT_PORT
+            );
+        }
+        let out = session.output_dir();
+        if let Err(e) = std::fs::create_dir_all(&out) {
+            return fail(
+                cli,
+                &Error::Io {
+                    path: out.display().to_string(),
+                    message: e.to_string(),
+                },
+            );
+        }
+        let srv = publish::serve::Server::new(out);
+        let http = std::sync::Arc::new(http);
+        {
+            let srv = srv.clone();
+            let http = http.clone();
+            std::thread::spawn(move || srv.run(http));
+        }
+        let shown = match host {
+            std::net::IpAddr::V6(h) => format!("[{h}]"),
+            std::net::IpAddr::V4(h) => h.to_string(),
+        };
+        let url = format!("http://{shown}:{bound}/");
+        eprintln!("serving {url}  (site: {url}html/, PDF: {url}__publish/pdf; Ctrl-C to stop)");
+        if !host.is_loopback() {
+            eprintln!(
+                "warning: listening on {host}: anyone who can reach this machine can read the book"
+            );
+        }
+        if open {
+            open_browser(&url);
+        }
+        server = Some((srv, http));
+    }
+    let result = publish::watch::watch(&mut session, &stop, &mut |r| {
+        let mut stderr = std::io::stderr().lock();
+        for d in &r.outcome.diagnostics {
+            let _ = match cli.diagnostics {
+                DiagnosticsArg::Human => writeln!(stderr, "{d}"),
+                DiagnosticsArg::Json => writeln!(stderr, "{}", d.to_json()),
+            };
+        }
+        let _ = writeln!(stderr, "{}", publish::watch::summary(r));
+        if let Some((srv, _)) = &server {
+            let pdf = r
+                .outcome
+                .written
+                .iter()
+                .filter_map(|p| p.file_name()?.to_str().map(str::to_owned))
+                .find(|n| n.ends_with(".pdf"));
+            srv.announce(pdf);
+        }
+    });
+    if let Some((_, http)) = &server {
+        http.unblock();
+    }
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(cli, &e),
+    }
+}
+
+/// Open `url` in the default browser; a failure is only a message.
+fn open_browser(url: &str) {
+    let program = if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(windows) {
+        "explorer"
+    } else {
+        "xdg-open"
+    };
+    if std::process::Command::new(program)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .is_err()
+    {
+        eprintln!("cannot open a browser ({program}); open {url} yourself");
     }
 }
 

@@ -121,8 +121,23 @@ pub fn hex(bytes: &[u8]) -> String {
         })
 }
 
+/// Whether a file name is one that editors and tools leave beside the files they edit, never
+/// a part: hidden files (`.x.swp`, `.#x` lock links, `.goutputstream-…`), backups (`x~`),
+/// autosaves (`#x#`) and temporary names (`x.tmp`, `x.bak`, `x.orig`, `x___jb_tmp___`).
+pub fn is_editor_junk(name: &str) -> bool {
+    name.starts_with('.')
+        || name.ends_with('~')
+        || (name.starts_with('#') && name.ends_with('#'))
+        || name.ends_with("___jb_tmp___")
+        || name.ends_with("___jb_old___")
+        || [".tmp", ".bak", ".orig", ".swp", ".swx", ".swo"]
+            .iter()
+            .any(|ext| name.ends_with(ext))
+}
+
 /// The source files in `dir` that `publish` reads, sorted by path (order is decided later by
-/// part number, never by name). Other files are ignored; hidden files and folders too.
+/// part number, never by name). Other files are ignored, and so are editors' temporary,
+/// backup and swap files ([`is_editor_junk`]) and hidden files and folders.
 /// Links, FIFOs and other special files with a source's extension are listed, so that reading
 /// them (through [`crate::safe_fs`]) refuses them with a diagnostic instead of skipping them
 /// silently; the entry's type is taken without following links, so nothing blocks here.
@@ -133,7 +148,8 @@ pub fn list_sources(dir: &Path) -> std::io::Result<Vec<(PathBuf, Format)>> {
         let path = entry.path();
         let hidden = path
             .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+            .map(|n| n.to_string_lossy())
+            .is_none_or(|n| is_editor_junk(&n));
         if hidden || entry.file_type()?.is_dir() {
             continue;
         }
