@@ -757,7 +757,11 @@ impl Builder<'_> {
     /// [`MAX_NESTING`]. A footnote definition is never flattened (its label must survive);
     /// what it holds is, since the depth is already at the cap.
     fn limit_depth(&mut self, frame: Frame, span: Span) -> Frame {
-        let (Frame::Blocks { tag, .. } | Frame::Inlines { tag, .. }) = &frame;
+        // Tables and rows are not nesting containers (they hold no quotes or lists).
+        let tag = match &frame {
+            Frame::Blocks { tag, .. } | Frame::Inlines { tag, .. } => tag,
+            _ => return frame,
+        };
         if !tag.nests() {
             return frame;
         }
@@ -779,6 +783,7 @@ impl Builder<'_> {
                 inlines,
                 span,
             },
+            other => other,
         }
     }
 
