@@ -12,7 +12,7 @@ pub enum Error {
     #[error("{0} warning(s) and --fail-on-warnings is set")]
     Warnings(usize),
     /// `publish.toml` is malformed or has an unknown key. Exit code 2.
-    #[error("{file}:{line}:{column}: error: {message}")]
+    #[error("{}: error: {message}", location(file, *line, *column))]
     Config {
         /// Config file path.
         file: String,
@@ -40,6 +40,15 @@ pub enum Error {
     /// A bug in `publish`. Exit code 4.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// `file:line:column`, leaving out what is unknown (0).
+fn location(file: &str, line: u32, column: u32) -> String {
+    match (line, column) {
+        (0, _) => file.to_owned(),
+        (l, 0) => format!("{file}:{l}"),
+        (l, c) => format!("{file}:{l}:{c}"),
+    }
 }
 
 impl Error {

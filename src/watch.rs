@@ -106,6 +106,7 @@ pub fn watch(
         outcome: &outcome,
         elapsed: started.elapsed(),
     });
+    runaway(&outcome)?;
 
     while !stop.load(Ordering::SeqCst) {
         let first = match rx.recv_timeout(POLL) {
@@ -139,8 +140,27 @@ pub fn watch(
             outcome: &outcome,
             elapsed: started.elapsed(),
         });
+        runaway(&outcome)?;
     }
     Ok(())
+}
+
+/// A typst run abandoned for its limits (a runaway template) keeps its thread busy until the
+/// process ends: a long-lived watch cannot go on beside it, so it ends with the error.
+fn runaway(outcome: &crate::Outcome) -> Result<(), Error> {
+    match outcome
+        .diagnostics
+        .iter()
+        .find(|d| d.code == crate::write::pdf::guard::LIMIT_CODE)
+    {
+        Some(d) => Err(Error::Io {
+            path: d.file.clone().unwrap_or_default(),
+            message: "typst went over its limits and cannot be stopped inside this process, \
+                      so watching ends; fix the template and start again"
+                .into(),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// The line printed after each rebuild: what changed, the formats, the time, the counts.

@@ -148,6 +148,10 @@ fn symlink(target: impl AsRef<Path>, link: impl AsRef<Path>) {
 
 /// `[book] slug` and the theme name are plain names; anything path-like is a configuration
 /// error (exit 2) naming the key, and nothing is written anywhere.
+/// One generated case: what it is, how to make it in the book, and the file or key the
+/// diagnostic must name.
+type Case<'a> = (&'a str, Box<dyn Fn() + 'a>, &'a str);
+
 #[test]
 fn slug_and_theme_names_are_plain_names() {
     let s = Setup::new();
@@ -222,7 +226,7 @@ fn theme_files_are_read_only_inside_the_book() {
     let s = Setup::new();
     let theme = s.book().join("themes/default");
     let fonts = theme.join("fonts");
-    let cases: Vec<(&str, Box<dyn Fn()>, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "book.css → canary",
             Box::new(|| symlink(s.outside().join("canary.txt"), theme.join("book.css"))),
@@ -319,7 +323,7 @@ fn theme_files_are_read_only_inside_the_book() {
 fn sources_are_read_only_inside_the_book() {
     let s = Setup::new();
     let src = s.book().join("sources");
-    let cases: Vec<(&str, Box<dyn Fn()>, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "zz.md → canary",
             Box::new(|| symlink(s.outside().join("canary.txt"), src.join("zz.md"))),

@@ -8,6 +8,12 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+/// How deeply containers (quotes, lists, emphasis, links, footnotes) may nest in the model.
+/// Readers flatten anything deeper with a `nesting-too-deep` warning, so code that walks the
+/// model recursively is bounded by it, and every writer renders it (typst's show rules stop at
+/// a depth of 64, and a nested block quote costs four of them).
+pub const MAX_NESTING: usize = 12;
+
 /// A whole book edition: metadata plus the parts in reading order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Book {

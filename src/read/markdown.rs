@@ -39,6 +39,19 @@ const KNOWN_KEYS: &[&str] = &[
 /// `Table:` convention, and its Arabic form).
 const CAPTION_PREFIXES: &[&str] = &["Table:", "جدول:", "الجدول:"];
 
+/// How deeply quotes, lists, emphasis, links and footnote definitions may nest in a Markdown
+/// part. No real book nests deeper; every writer (typst's show-rule depth included) renders
+/// this depth. Deeper containers are flattened into their parent with a `nesting-too-deep`
+/// warning: their text is kept, only the extra nesting is lost.
+pub const MAX_NESTING: usize = crate::model::MAX_NESTING;
+
+/// The largest front matter read, in bytes: real front matter is a few lines; a megabyte of it
+/// (a pasted body, a runaway value) is refused before a parser spends time on it.
+pub const MAX_FRONT_MATTER: usize = 64 * 1024;
+
+/// The longest `title`, `author` or `series` value in front matter, in characters.
+pub const MAX_META_CHARS: usize = 1000;
+
 /// Front matter found at the top of a file: its raw text, its kind (`+` TOML, `-` YAML) and
 /// the byte offset where the body starts.
 type FrontMatterSplit<'a> = Option<(&'a str, char, usize)>;
@@ -69,12 +82,70 @@ fn split_front_matter(text: &str) -> Result<FrontMatterSplit<'_>, (u32, String)>
     ))
 }
 
+/// The deepest nesting of `[`/`{` front matter may have; no real front matter comes near it.
+pub const MAX_FRONT_MATTER_NESTING: usize = 32;
+
+/// The (0-based) line where brackets outside quoted strings first nest deeper than
+/// [`MAX_FRONT_MATTER_NESTING`], and that depth. One pass, no parsing.
+fn flow_too_deep(raw: &str) -> Option<(u32, usize)> {
+    let (mut depth, mut line) = (0usize, 0u32);
+    let mut quote: Option<char> = None;
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (_, '\n') => {
+                line += 1;
+                // Quoted scalars in front matter do not span lines in practice; a stray
+                // quote must not hide the rest of the text from the count.
+                quote = None;
+            }
+            (Some('"'), '\\') => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '[' | '{') => {
+                depth += 1;
+                if depth > MAX_FRONT_MATTER_NESTING {
+                    return Some((line, depth));
+                }
+            }
+            (None, ']' | '}') => depth = depth.saturating_sub(1),
+            (None, '#') => {
+                // A comment runs to the end of the line.
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        line += 1;
+                        break;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 fn parse_front_matter(
     raw: &str,
     kind: char,
     file: &str,
     diags: &mut Vec<Diagnostic>,
 ) -> Result<FrontMatter, Diagnostic> {
+    // The parsers' cost grows faster than the nesting of flow collections (a YAML `[[[…]]]`
+    // 20,000 deep took a minute): refuse deep nesting before parsing.
+    if let Some((line, depth)) = flow_too_deep(raw) {
+        return Err(Diagnostic::error(
+            "front-matter",
+            format!(
+                "front matter nests brackets more than {MAX_FRONT_MATTER_NESTING} levels deep ({depth} here)"
+            ),
+        )
+        .file(file)
+        .line(line + 1)
+        .hint("front matter holds titles, numbers and short lists; move the rest into the text"));
+    }
     // Both formats become a JSON value so the fields are read one way.
     let value: serde_json::Value = if kind == '+' {
         toml::from_str::<toml::Table>(raw)
@@ -146,6 +217,20 @@ fn parse_front_matter(
         _ => None,
     };
     for (key, v) in &map {
+        if let serde_json::Value::String(s) = v
+            && s.chars().nth(MAX_META_CHARS).is_some()
+            && matches!(key.as_str(), "title" | "author" | "series")
+        {
+            return Err(Diagnostic::error(
+                "front-matter-too-long",
+                format!(
+                    "front matter `{key}` is {} characters long, more than {MAX_META_CHARS}",
+                    s.chars().count()
+                ),
+            )
+            .file(file)
+            .line(2));
+        }
         match key.as_str() {
             "title" => fm.title = string(v),
             "author" => fm.author = string(v),
@@ -187,12 +272,52 @@ fn parse_front_matter(
     Ok(fm)
 }
 
+/// The error for front matter over [`MAX_FRONT_MATTER`]: it names the key on the longest line,
+/// which is almost always the culprit (a pasted body as a `title`).
+fn front_matter_too_long(raw: &str, file: &str) -> Diagnostic {
+    let (line, text) = raw
+        .split('\n')
+        .enumerate()
+        .max_by_key(|(i, l)| (l.len(), usize::MAX - i))
+        .unwrap_or((0, ""));
+    let key: String = text
+        .split(['=', ':'])
+        .next()
+        .unwrap_or("")
+        .trim()
+        .chars()
+        .take(40)
+        .collect();
+    let what = if key.is_empty() || key.len() == text.trim().len() {
+        String::new()
+    } else {
+        format!(" (key `{key}` is {} bytes)", text.len())
+    };
+    Diagnostic::error(
+        "front-matter-too-long",
+        format!(
+            "the front matter is {} bytes, more than the {MAX_FRONT_MATTER} bytes read{what}",
+            raw.len()
+        ),
+    )
+    .file(file)
+    .line(line as u32 + 2)
+    .hint("front matter holds short fields (title, part, author); put long text in the body")
+}
+
 /// Read a Markdown part.
 pub fn read(src: &SourceFile, text: &str) -> ReadResult {
     let file = src.path.as_str();
     let mut diags = Vec::new();
     let (fm, body_offset) = match split_front_matter(text) {
         Ok(None) => (FrontMatter::default(), 0),
+        Ok(Some((raw, _, _))) if raw.len() > MAX_FRONT_MATTER => {
+            diags.push(front_matter_too_long(raw, file));
+            return ReadResult {
+                part: None,
+                diagnostics: diags,
+            };
+        }
         Ok(Some((raw, kind, offset))) => match parse_front_matter(raw, kind, file, &mut diags) {
             Ok(fm) => (fm, offset),
             Err(d) => {
@@ -223,8 +348,24 @@ pub fn read(src: &SourceFile, text: &str) -> ReadResult {
         index: &index,
         file,
         diags: &mut diags,
+        depth: 0,
+        too_deep: None,
     };
     let mut blocks = builder.parse(&text[body_offset..]);
+    if let Some((line, count)) = builder.too_deep {
+        diags.push(
+            Diagnostic::warning(
+                "nesting-too-deep",
+                format!(
+                    "quotes, lists, emphasis or links nest more than {MAX_NESTING} levels deep; \
+                     {count} deeper level(s) are flattened into their parent (the text is kept)"
+                ),
+            )
+            .file(file)
+            .line(line)
+            .hint(format!("nest at most {MAX_NESTING} levels")),
+        );
+    }
 
     // With no `title` in the front matter, a leading level-1 heading is the part title.
     let mut title = fm.title.map(|t| {
@@ -379,6 +520,10 @@ struct Builder<'a> {
     index: &'a LineIndex,
     file: &'a str,
     diags: &'a mut Vec<Diagnostic>,
+    /// Open quotes, lists, footnotes, emphasis and links around the current event.
+    depth: usize,
+    /// The line of the first container flattened for depth, and how many were.
+    too_deep: Option<(u32, usize)>,
 }
 
 /// A container being built while walking the event stream.
@@ -419,6 +564,23 @@ enum Open {
     Image(ImageRef),
     Cell,
     Other,
+    /// A block container flattened because it nests too deeply: its blocks join the parent.
+    Flat,
+}
+
+impl Open {
+    /// Does this container add a level of nesting to the model?
+    fn nests(&self) -> bool {
+        matches!(
+            self,
+            Open::Quote
+                | Open::List(..)
+                | Open::Footnote(_)
+                | Open::Emph
+                | Open::Strong
+                | Open::Link(Some(_))
+        )
+    }
 }
 
 impl Builder<'_> {
@@ -597,10 +759,20 @@ impl Builder<'_> {
                         },
                     };
                     // A code block's frame remembers it is code through the marker inline.
+                    let frame = self.limit_depth(frame, span);
                     stack.push(frame);
                 }
                 Event::End(end) => {
+                    // The root frame is never closed by an event.
+                    if stack.len() < 2 {
+                        continue;
+                    }
                     let Some(frame) = stack.pop() else { continue };
+                    if let Frame::Blocks { tag, .. } | Frame::Inlines { tag, .. } = &frame
+                        && tag.nests()
+                    {
+                        self.depth -= 1;
+                    }
                     self.close(frame, end, &mut stack);
                 }
                 Event::Text(t) => self.push_inline(
@@ -667,6 +839,40 @@ impl Builder<'_> {
         match stack.pop() {
             Some(Frame::Blocks { blocks, .. }) => blocks,
             _ => Vec::new(),
+        }
+    }
+
+    /// Count a nesting container, or flatten it when it would nest deeper than
+    /// [`MAX_NESTING`]. A footnote definition is never flattened (its label must survive);
+    /// what it holds is, since the depth is already at the cap.
+    fn limit_depth(&mut self, frame: Frame, span: Span) -> Frame {
+        // Tables and rows are not nesting containers (they hold no quotes or lists).
+        let tag = match &frame {
+            Frame::Blocks { tag, .. } | Frame::Inlines { tag, .. } => tag,
+            _ => return frame,
+        };
+        if !tag.nests() {
+            return frame;
+        }
+        if self.depth < MAX_NESTING || matches!(tag, Open::Footnote(_)) {
+            self.depth += 1;
+            return frame;
+        }
+        let (line, count) = self.too_deep.get_or_insert((span.line, 0));
+        let _ = line;
+        *count += 1;
+        match frame {
+            Frame::Blocks { blocks, span, .. } => Frame::Blocks {
+                tag: Open::Flat,
+                blocks,
+                span,
+            },
+            Frame::Inlines { inlines, span, .. } => Frame::Inlines {
+                tag: Open::Other,
+                inlines,
+                span,
+            },
+            other => other,
         }
     }
 
@@ -916,6 +1122,11 @@ impl Builder<'_> {
                     }) = stack.last_mut()
                     {
                         items.push(blocks);
+                    } else {
+                        // An item of a list flattened for depth: its blocks join the parent.
+                        for b in blocks {
+                            self.push_block(stack, b);
+                        }
                     }
                 }
                 Open::List(start, items) => {
@@ -999,5 +1210,31 @@ fn heading_level(level: HeadingLevel) -> u8 {
         HeadingLevel::H4 => 4,
         HeadingLevel::H5 => 5,
         HeadingLevel::H6 => 6,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flow_nesting_is_counted_outside_strings_and_comments() {
+        let deep = format!("a: 1\ntags: {}{}\n", "[".repeat(33), "]".repeat(33));
+        assert_eq!(flow_too_deep(&deep), Some((1, 33)));
+        let ok = format!("tags: {}{}\n", "[".repeat(32), "]".repeat(32));
+        assert_eq!(flow_too_deep(&ok), None);
+        // Brackets in strings and comments are text.
+        let quoted = format!(
+            "title: \"{}\"\nx: '{}'\n# {}\n",
+            "[".repeat(40),
+            "{".repeat(40),
+            "[".repeat(40)
+        );
+        assert_eq!(flow_too_deep(&quoted), None);
+        // An escaped quote does not end the string.
+        assert_eq!(
+            flow_too_deep(&format!("t = \"\\\"{}\"", "[".repeat(40))),
+            None
+        );
     }
 }

@@ -46,13 +46,32 @@ pub fn assemble(
             by_number.insert(n, part);
         }
     }
-    if let Some((&max, _)) = by_number.last_key_value() {
-        let missing: Vec<u32> = (1..max).filter(|n| !by_number.contains_key(n)).collect();
-        if !missing.is_empty() {
+    for (&n, part) in by_number.range(MAX_PART_NUMBER + 1..) {
+        diags.push(
+            Diagnostic::warning(
+                "part-number-too-large",
+                format!("part number {n} is larger than {MAX_PART_NUMBER}; is it a typo?"),
+            )
+            .file(part.source.path.clone())
+            .line(1)
+            .hint("check the part marker, the front matter `part` or the number in the file name"),
+        );
+    }
+    // Gaps as ranges between the numbers present: no work per missing number.
+    let mut gaps: Vec<(u32, u32)> = Vec::new();
+    let mut next = 1u32;
+    for &n in by_number.keys() {
+        if n > next {
+            gaps.push((next, n - 1));
+        }
+        next = n.saturating_add(1);
+    }
+    {
+        if !gaps.is_empty() {
             diags.push(
                 Diagnostic::warning(
                     "series-gap",
-                    format!("the series has no part {}", ranges(&missing)),
+                    format!("the series has no part {}", gap_ranges(&gaps)),
                 )
                 .hint("add the missing parts to the sources folder, or ignore this if the book is a selection"),
             );
@@ -124,20 +143,41 @@ pub fn assemble(
     )
 }
 
-/// The most frequent value (ties: the first seen).
+/// Part numbers above this are reported as probable typos (`part-number-too-large`); they
+/// still build, since nothing is allocated per number.
+pub const MAX_PART_NUMBER: u32 = 100_000;
+
+/// The most frequent value (ties: the first seen), in one pass over the values.
 fn most_common<'a>(values: impl Iterator<Item = &'a str>) -> Option<String> {
-    let mut counts: Vec<(&str, usize)> = Vec::new();
-    for v in values {
-        match counts.iter_mut().find(|(k, _)| *k == v) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((v, 1)),
-        }
+    // value → (count, first position)
+    let mut counts: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for (i, v) in values.enumerate() {
+        counts.entry(v).or_insert((0, i)).0 += 1;
     }
-    let best = counts.iter().map(|(_, n)| *n).max()?;
     counts
         .into_iter()
-        .find(|(_, n)| *n == best)
+        .max_by_key(|(_, (n, first))| (*n, std::cmp::Reverse(*first)))
         .map(|(k, _)| k.to_owned())
+}
+
+/// «1–13, 15» for sorted, disjoint inclusive ranges; long lists are cut after a few dozen.
+fn gap_ranges(gaps: &[(u32, u32)]) -> String {
+    const SHOWN: usize = 30;
+    let mut out: Vec<String> = gaps
+        .iter()
+        .take(SHOWN)
+        .map(|&(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}–{b}")
+            }
+        })
+        .collect();
+    if gaps.len() > SHOWN {
+        out.push(format!("and {} more gaps", gaps.len() - SHOWN));
+    }
+    out.join(", ")
 }
 
 /// «1–13, 15» for a sorted list of numbers.

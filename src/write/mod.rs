@@ -278,6 +278,10 @@ pub fn place(artifact: &Artifact, out_dir: &Path) -> std::io::Result<PathBuf> {
     })
 }
 
+/// The file that marks a folder publish made (the site), inside it: the only kind of folder a
+/// build replaces.
+pub const OUTPUT_MARKER: &str = ".publish-output";
+
 /// [`place`] with the function that writes each file's bytes given, so tests can make the
 /// write fail halfway. The files of a folder are written in parallel: each is synced to disk
 /// before the folder is renamed into place, and those waits overlap.
@@ -304,6 +308,26 @@ pub fn place_with(
         }
         Artifact::Dir { name, files } => {
             let target = out_dir.join(name);
+            // A folder is replaced whole: only one that an earlier build made (it holds our
+            // marker), never a folder of the user's that happens to have the name.
+            if let Ok(meta) = std::fs::symlink_metadata(&target) {
+                let ours = meta.is_dir()
+                    && std::fs::symlink_metadata(target.join(OUTPUT_MARKER))
+                        .is_ok_and(|m| m.is_file());
+                let empty = meta.is_dir()
+                    && std::fs::read_dir(&target).is_ok_and(|mut d| d.next().is_none());
+                if !ours && !empty {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::AlreadyExists,
+                        format!(
+                            "{} exists and was not made by publish (it has no {OUTPUT_MARKER}); \
+                             publish replaces its own folders only: move it away, or choose \
+                             another --output",
+                            target.display()
+                        ),
+                    ));
+                }
+            }
             let prefix = temp_prefix();
             let tmp = tempfile::Builder::new()
                 .prefix(&prefix)
@@ -324,6 +348,10 @@ pub fn place_with(
             files
                 .par_iter()
                 .try_for_each(|(rel, bytes)| write_file(&tmp.path().join(rel), bytes))?;
+            write_file(
+                &tmp.path().join(OUTPUT_MARKER),
+                b"Made by publish: this folder is replaced whole on every build.\n",
+            )?;
             set_mode(tmp.path(), 0o755)?;
             // Swap folders: the old one is moved aside (over an empty folder of a fresh name of
             // ours), the new one renamed in, the old removed.
@@ -370,6 +398,38 @@ mod tests {
             .collect();
         v.sort();
         v
+    }
+
+    /// A folder of the user's with the site's name is never replaced; the site made by an
+    /// earlier build is (issue 17: delete only what a build created).
+    #[test]
+    fn only_our_own_folder_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let site = |text: &str| Artifact::Dir {
+            name: "html".into(),
+            files: vec![("index.html".into(), text.as_bytes().to_vec())],
+        };
+        std::fs::create_dir(dir.path().join("html")).unwrap();
+        std::fs::write(dir.path().join("html/thesis.tex"), "mine").unwrap();
+        let err = place(&site("a"), dir.path()).unwrap_err();
+        assert!(err.to_string().contains("not made by publish"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("html/thesis.tex")).unwrap(),
+            "mine"
+        );
+        assert_eq!(listing(dir.path()), ["html"]);
+        // An empty folder, and then our own, are replaced.
+        std::fs::remove_file(dir.path().join("html/thesis.tex")).unwrap();
+        place(&site("a"), dir.path()).unwrap();
+        place(&site("b"), dir.path()).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("html/index.html")).unwrap(),
+            "b"
+        );
+        assert_eq!(
+            listing(&dir.path().join("html")),
+            [OUTPUT_MARKER, "index.html"]
+        );
     }
 
     /// A writer that fails halfway leaves the previous output untouched and nothing else.

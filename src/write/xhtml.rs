@@ -676,8 +676,14 @@ impl Renderer<'_> {
             .filter(|l| !self.note_numbers.contains_key(*l))
             .cloned()
             .collect();
+        // One walk for every note's line, and a set to look labels up: per-note scans made
+        // 10,000 notes quadratic (issue 17).
+        let mut lines = BTreeMap::new();
+        note_lines(&self.part.blocks, &mut lines);
+        let unreferenced_set: std::collections::BTreeSet<&str> =
+            unreferenced.iter().map(String::as_str).collect();
         for label in &unreferenced {
-            let line = find_note_line(&self.part.blocks, label).unwrap_or(0);
+            let line = lines.get(label.as_str()).copied().unwrap_or(0);
             self.warn(
                 "footnote-unused",
                 line,
@@ -715,7 +721,7 @@ impl Renderer<'_> {
                 "<aside id=\"{p}fn{n}\" class=\"footnote\" role=\"doc-footnote\"{et}>"
             );
             let blocks: &[Block] = self.notes.get(label).copied().unwrap_or(&[]);
-            let backlink = if unreferenced.contains(label) {
+            let backlink = if unreferenced_set.contains(label.as_str()) {
                 format!("<span class=\"note-number\">{num}</span> ")
             } else {
                 format!(
@@ -763,12 +769,18 @@ fn notes_heading(lang: &str) -> &'static str {
     }
 }
 
-fn find_note_line(blocks: &[Block], label: &str) -> Option<u32> {
-    blocks.iter().find_map(|b| match b {
-        Block::Footnote { label: l, span, .. } if l == label => Some(span.line),
-        Block::Quote { blocks, .. } => find_note_line(blocks, label),
-        _ => None,
-    })
+/// The line of every footnote definition (the first, for a label defined twice).
+fn note_lines<'a>(blocks: &'a [Block], out: &mut BTreeMap<&'a str, u32>) {
+    for b in blocks {
+        match b {
+            Block::Footnote { label, span, .. } => {
+                out.entry(label.as_str()).or_insert(span.line);
+            }
+            // Depth is bounded by the model's nesting cap.
+            Block::Quote { blocks, .. } => note_lines(blocks, out),
+            _ => {}
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The HTML writer: a static, offline book site.
 //!
 //! `index.html` (title, author, contents, search), one page per part, `book.html` (the whole book
-//! on one page), the theme's CSS and fonts, and `search-index.js`. Links are relative and nothing
+//! on one page), the theme's CSS and fonts, and the `search/` index folder. Links are relative and nothing
 //! is fetched, so the site works from `file://`. Content markup comes from the shared renderer in
 //! [`super::xhtml`]; this module only writes the page chrome, and escapes through
 //! [`xhtml::escape`].

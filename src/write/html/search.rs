@@ -1,5 +1,5 @@
 //! Arabic-aware search for the HTML site: the normaliser, word splitting, clitic stripping and
-//! the index written at build time as `search-index.js`.
+//! the index written at build time as the `search/` folder (term shards by prefix, snippet chunks).
 //!
 //! `themes/default/search.js` applies the same rules to queries; `tests/html.rs` runs both on
 //! one table so they cannot drift apart. Everything here must stay in step with that script.

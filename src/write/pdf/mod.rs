@@ -6,6 +6,7 @@
 //! ([`glyphs`]). The same machinery renders the EPUB cover ([`render_cover_png`]).
 
 pub mod glyphs;
+pub mod guard;
 pub mod view;
 pub mod world;
 
@@ -66,24 +67,39 @@ pub fn render_cover_png(ctx: &Context) -> Result<Vec<u8>, Diagnostic> {
     // A cover never shows tofu: its texts are checked like the book's.
     let fonts = fonts(ctx)?;
     let meta = &ctx.book.meta;
+    let book = &ctx.config.book;
     let texts = [
-        Some(&meta.title),
-        meta.subtitle.as_ref(),
-        meta.author.as_ref(),
+        (Some(&meta.title), "title", book.title.is_some()),
+        (meta.subtitle.as_ref(), "subtitle", true),
+        (meta.author.as_ref(), "author", book.author.is_some()),
     ];
-    for text in texts.into_iter().flatten() {
+    for (text, key, configured) in texts {
+        let Some(text) = text else { continue };
         if let Some(c) = text
             .chars()
             .find(|&c| !glyphs::is_ignorable(c) && !fonts.covers(c))
         {
-            return Err(Diagnostic::error(
+            let d = Diagnostic::error(
                 "missing-glyph",
                 format!(
-                    "no font of the theme has a glyph for «{c}» (U+{:04X}) in the cover text «{text}»",
+                    "no font of the theme has a glyph for «{c}» (U+{:04X}) in the cover text ({key}) «{text}»",
                     c as u32
                 ),
-            )
-            .hint("change the title, subtitle or author in publish.toml, or add a font to the theme"));
+            );
+            // Name where the text came from: publish.toml, or the part it was taken from.
+            let part = ctx.book.parts.iter().find(|p| match key {
+                "title" => p.series.as_ref() == Some(text) || p.title_text() == *text,
+                _ => p.author.as_ref() == Some(text),
+            });
+            let d = match part {
+                Some(p) if !configured => d.file(p.source.path.clone()).line(1).hint(format!(
+                    "set `{key}` in publish.toml, or add a font with this letter to the theme"
+                )),
+                _ => d.file("publish.toml").hint(format!(
+                    "change `{key}` in publish.toml, or add a font with this letter to the theme"
+                )),
+            };
+            return Err(d);
         }
     }
     render_png(ctx, Mode::Cover, &[], 1600.0)
@@ -211,7 +227,7 @@ fn world(
     mode: Mode,
     samples: &[&str],
     diags: &mut Vec<Diagnostic>,
-) -> Option<BookWorld> {
+) -> Option<Arc<BookWorld>> {
     let fonts = match fonts(ctx) {
         Ok(f) => f,
         Err(d) => {
@@ -267,12 +283,14 @@ fn world(
         ctx.book.meta.timestamp,
     ) {
         // The images are served as they are: JPEG is embedded without re-encoding.
-        Ok(w) => Some(w.with_images(view_ctx.book.assets.values().map(|a| {
-            (
-                format!("{}{}", view::IMAGE_DIR, a.file_name()),
-                typst::foundations::Bytes::new(a.bytes.as_ref().clone()),
-            )
-        }))),
+        Ok(w) => Some(Arc::new(w.with_images(view_ctx.book.assets.values().map(
+            |a| {
+                (
+                    format!("{}{}", view::IMAGE_DIR, a.file_name()),
+                    typst::foundations::Bytes::new(a.bytes.as_ref().clone()),
+                )
+            },
+        )))),
         Err(e) => {
             diags.push(Diagnostic::error("pdf", e));
             None
@@ -292,7 +310,7 @@ fn compile_with(
 
 /// A panic inside typst is a bug there, but must not take the other writers down with it.
 fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, Diagnostic> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|e| {
+    guard::catch_quietly(f).map_err(|e| {
         let what = e
             .downcast_ref::<&str>()
             .map(|s| s.to_string())
@@ -304,12 +322,21 @@ fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, Diagnostic> {
 }
 
 /// Lay the book out; typst's warnings and errors become ours.
-fn typeset(ctx: &Context, world: &BookWorld, diags: &mut Vec<Diagnostic>) -> Option<PagedDocument> {
+fn typeset(
+    ctx: &Context,
+    world: &Arc<BookWorld>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<PagedDocument> {
     let trace = std::env::var_os("PUBLISH_TYPST_TRACE");
     if trace.is_some() {
         typst_timing::enable();
     }
-    let warned = match guarded(|| typst::compile::<PagedDocument>(world)) {
+    // On a guard thread with a time budget and a memory ceiling: the template is theme code.
+    let shared = Arc::clone(world);
+    let compiled = guard::run("compile", &theme_file(ctx, TEMPLATE), move || {
+        typst::compile::<PagedDocument>(&*shared)
+    });
+    let warned = match compiled {
         Ok(w) => w,
         Err(d) => {
             diags.push(d);
@@ -401,7 +428,9 @@ fn render_pdf(
         tagged: true,
         ..PdfOptions::default()
     };
-    let pdf = guarded(|| typst_pdf::pdf(&doc, &options));
+    let pdf = guard::run("PDF export", &theme_file(ctx, TEMPLATE), move || {
+        typst_pdf::pdf(&doc, &options)
+    });
     lap("export (typst-pdf)");
     match pdf {
         Ok(Ok(bytes)) => Some(bytes),

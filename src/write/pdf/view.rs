@@ -27,9 +27,46 @@
 use crate::Context;
 use crate::bidi;
 use crate::diag::Diagnostic;
-use crate::model::{Align, Asset, Block, Digits, Dir, ImageRef, Inline, Part};
+use crate::model::{Align, Asset, Block, Digits, Dir, ImageRef, Inline, MAX_NESTING, Part};
 use serde_json::{Value, json};
+use std::cell::Cell;
 use std::collections::BTreeMap;
+
+/// The longest text (in characters) the PDF gets where it becomes a PDF string: metadata,
+/// headings and part titles (outline entries and structure tags). PDF/A allows 32,767 bytes;
+/// 8,000 characters stay below it even at four bytes a character. Longer values are shortened
+/// with a `pdf-string-shortened` warning.
+pub const MAX_PDF_STRING_CHARS: usize = 8000;
+
+/// The longest run of characters without a space the PDF accepts (`word-too-long`, an error):
+/// typst cannot map such a run back to text in an archival PDF, and no language has words
+/// this long.
+pub const MAX_WORD_CHARS: usize = 10_000;
+
+/// The longest paragraph handed to typst, in bytes: typst's line breaking grows faster than
+/// the paragraph, so a longer one is split at spaces into paragraphs of about this size
+/// (`paragraph-split`, a warning). No written paragraph comes near it.
+pub const MAX_PARAGRAPH_BYTES: usize = 16 * 1024;
+
+/// `s` cut to [`MAX_PDF_STRING_CHARS`] characters (with an ellipsis), if it is longer.
+fn shortened(s: &str) -> Option<String> {
+    let (cut, _) = s.char_indices().nth(MAX_PDF_STRING_CHARS)?;
+    Some(format!("{}…", &s[..cut]))
+}
+
+/// The length of the longest run of non-space characters in `s`, if over [`MAX_WORD_CHARS`].
+fn overlong_word(s: &str) -> Option<usize> {
+    let (mut run, mut longest) = (0usize, 0usize);
+    for c in s.chars() {
+        if c.is_whitespace() {
+            run = 0;
+        } else {
+            run += 1;
+            longest = longest.max(run);
+        }
+    }
+    (longest > MAX_WORD_CHARS).then_some(longest)
+}
 
 /// What the template should typeset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,7 +121,9 @@ pub fn book_view(ctx: &Context, samples: &[&str]) -> (Value, Vec<Diagnostic>) {
         assets: &book.assets,
         text_w,
         text_h,
-        dir: std::cell::Cell::new(book.meta.dir),
+        dir: Cell::new(book.meta.dir),
+        depth: Cell::new(0),
+        flattened: Cell::new(None),
     };
     let (lang, region) = typst_lang(book.meta.lang.as_str(), &mut diags);
     let digit_table: Vec<String> = (0..10).map(|d| digits.format(d)).collect();
@@ -95,6 +134,20 @@ pub fn book_view(ctx: &Context, samples: &[&str]) -> (Value, Vec<Diagnostic>) {
         let notes = collect_notes(part);
         let mut used = BTreeMap::new();
         let blocks = conv.blocks(&part.blocks, &notes, &mut used, part, &mut diags);
+        if let Some(line) = conv.flattened.take() {
+            diags.push(
+                Diagnostic::warning(
+                    "nesting-too-deep",
+                    format!(
+                        "footnotes cited inside footnotes nest more than {MAX_NESTING} levels \
+                         deep; the deeper ones are printed in brackets in their parent note"
+                    ),
+                )
+                .file(part.source.path.clone())
+                .line(line)
+                .hint("cite the notes from the text instead of from each other"),
+            );
+        }
         for (label, block) in &notes {
             if !used.contains_key(label) {
                 diags.push(
@@ -109,10 +162,21 @@ pub fn book_view(ctx: &Context, samples: &[&str]) -> (Value, Vec<Diagnostic>) {
                 );
             }
         }
+        let title_plain = part.title_text();
+        let (title, title_plain) = match shortened(&title_plain) {
+            Some(short) => {
+                diags.push(shortened_warning(part, 1, "part title"));
+                (conv.text(&short), short)
+            }
+            None => (
+                conv.inlines(&part.title, &notes, &mut used, part, &mut diags),
+                title_plain,
+            ),
+        };
         parts.push(json!({
             "label": part.label(style, digits),
-            "title": conv.inlines(&part.title, &notes, &mut used, part, &mut diags),
-            "title-plain": part.title_text(),
+            "title": title,
+            "title-plain": title_plain,
             "lang": typst_lang(part.lang.as_str(), &mut diags).0,
             "dir": part.dir.as_str(),
             "blocks": blocks,
@@ -165,17 +229,48 @@ pub fn book_view(ctx: &Context, samples: &[&str]) -> (Value, Vec<Diagnostic>) {
         .collect::<Vec<_>>()
         .join("/");
     let sample: Vec<Value> = samples.iter().map(|s| Value::Array(conv.text(s))).collect();
+    // Metadata becomes PDF strings (document info, XMP): shortened to what PDF/A allows.
+    let mut meta_string = |key: &str, value: Option<&str>| -> Option<String> {
+        let value = value?;
+        Some(match shortened(value) {
+            Some(short) => {
+                diags.push(
+                    Diagnostic::warning(
+                        "pdf-string-shortened",
+                        format!(
+                            "the book's {key} is longer than {MAX_PDF_STRING_CHARS} characters; the PDF shows it shortened"
+                        ),
+                    )
+                    .file("publish.toml")
+                    .hint(format!("shorten `{key}` (in publish.toml or the parts' front matter)")),
+                );
+                short
+            }
+            None => value.to_owned(),
+        })
+    };
+    let meta_title = meta_string("title", Some(&book.meta.title));
+    let meta_subtitle = meta_string("subtitle", book.meta.subtitle.as_deref());
+    let meta_author = meta_string("author", book.meta.author.as_deref());
+    let meta_publisher = meta_string("publisher", book.meta.publisher.as_deref());
+    let meta_rights = meta_string("rights", book.meta.rights.as_deref());
+    let keywords: Vec<String> = book
+        .meta
+        .keywords
+        .iter()
+        .filter_map(|k| meta_string("keywords", Some(k)))
+        .collect();
     let view = json!({
         "meta": {
-            "title": book.meta.title,
-            "subtitle": book.meta.subtitle,
-            "author": book.meta.author,
+            "title": meta_title,
+            "subtitle": meta_subtitle,
+            "author": meta_author,
             "lang": lang,
             "region": region,
             "dir": book.meta.dir.as_str(),
-            "keywords": book.meta.keywords,
-            "publisher": book.meta.publisher,
-            "rights": book.meta.rights,
+            "keywords": keywords,
+            "publisher": meta_publisher,
+            "rights": meta_rights,
         },
         "fonts": {
             "body": ctx.theme.config.fonts.body,
@@ -304,6 +399,19 @@ pub fn length_pt(s: &str) -> Option<f64> {
     (pt.is_finite() && (141.0..=2835.0).contains(&pt)).then_some(pt)
 }
 
+fn shortened_warning(part: &Part, line: u32, what: &str) -> Diagnostic {
+    Diagnostic::warning(
+        "pdf-string-shortened",
+        format!(
+            "the {what} is longer than {MAX_PDF_STRING_CHARS} characters, more than a PDF/A \
+             outline entry holds; the PDF shows it shortened"
+        ),
+    )
+    .file(part.source.path.clone())
+    .line(line)
+    .hint(format!("shorten the {what}"))
+}
+
 fn collect_notes(part: &Part) -> BTreeMap<String, Block> {
     fn walk(blocks: &[Block], out: &mut BTreeMap<String, Block>) {
         for b in blocks {
@@ -329,7 +437,74 @@ struct Conv<'a> {
     text_w: f64,
     text_h: f64,
     /// Direction of the block being converted (the part's, or the block's own).
-    dir: std::cell::Cell<Dir>,
+    dir: Cell<Dir>,
+    /// Containers open around the node being converted: the data typst gets never nests
+    /// deeper than [`MAX_NESTING`], even through chains of notes citing notes.
+    depth: Cell<usize>,
+    /// The line of the first note flattened for depth in the current part.
+    flattened: Cell<Option<u32>>,
+}
+
+impl Conv<'_> {
+    /// Open a container if the depth allows it; `false` means flatten it into its parent.
+    fn enter(&self) -> bool {
+        let d = self.depth.get();
+        if d >= MAX_NESTING {
+            return false;
+        }
+        self.depth.set(d + 1);
+        true
+    }
+
+    fn leave(&self) {
+        self.depth.set(self.depth.get().saturating_sub(1));
+    }
+
+    /// A container's children, nested when the depth allows it and spliced into the parent
+    /// otherwise (`wrap` builds the container from its converted children).
+    fn nest(
+        &self,
+        out: &mut Vec<Value>,
+        children: impl FnOnce() -> Vec<Value>,
+        wrap: impl FnOnce(Vec<Value>) -> Value,
+    ) {
+        if self.enter() {
+            let c = children();
+            self.leave();
+            out.push(wrap(c));
+        } else {
+            out.extend(children());
+        }
+    }
+}
+
+/// Plain text of blocks, paragraphs separated by spaces (for a note set in brackets).
+fn blocks_plain(blocks: &[Block], out: &mut String) {
+    for b in blocks {
+        match b {
+            Block::Heading { content, .. } | Block::Para { content, .. } => {
+                if !out.is_empty() && !out.ends_with(' ') {
+                    out.push(' ');
+                }
+                out.push_str(&Inline::plain(content));
+            }
+            Block::Quote { blocks, .. } => blocks_plain(blocks, out),
+            Block::List { items, .. } => items.iter().for_each(|i| blocks_plain(i, out)),
+            Block::Code { text, .. } => {
+                out.push(' ');
+                out.push_str(text);
+            }
+            Block::Verse { lines, .. } => {
+                for l in lines {
+                    out.push(' ');
+                    out.push_str(&Inline::plain(l));
+                }
+            }
+            Block::Table { caption, .. } => out.push_str(&Inline::plain(caption)),
+            Block::Figure { caption, .. } => out.push_str(&Inline::plain(caption)),
+            Block::Footnote { .. } | Block::Break { .. } => {}
+        }
+    }
 }
 
 type Notes = BTreeMap<String, Block>;
@@ -404,38 +579,74 @@ impl Conv<'_> {
     ) -> Vec<Value> {
         let mut out = Vec::new();
         for b in blocks {
-            let v = match b {
-                Block::Heading { level, content, .. } => {
+            match b {
+                Block::Heading {
+                    level,
+                    content,
+                    span,
+                    ..
+                } => {
                     let mut v = json!({ "k": "h", "level": level });
                     let outer = self.voice(part, content, &mut v);
-                    v["c"] = Value::Array(self.inlines(content, notes, used, part, diags));
+                    // A heading becomes an outline entry: a PDF string.
+                    let c = match shortened(&Inline::plain(content)) {
+                        Some(short) => {
+                            diags.push(shortened_warning(part, span.line, "heading"));
+                            self.text(&short)
+                        }
+                        None => self.inlines(content, notes, used, part, diags),
+                    };
+                    v["c"] = Value::Array(c);
                     self.dir.set(outer);
-                    v
+                    out.push(v);
                 }
-                Block::Para { content, .. } => {
-                    let mut v = json!({ "k": "p" });
+                Block::Para { content, span } => {
+                    let mut attrs = json!({});
                     if bidi::is_vowelled(&Inline::plain(content)) {
-                        v["vowelled"] = json!(true);
+                        attrs["vowelled"] = json!(true);
                     }
-                    let outer = self.voice(part, content, &mut v);
-                    v["c"] = Value::Array(self.inlines(content, notes, used, part, diags));
+                    let outer = self.voice(part, content, &mut attrs);
+                    let c = self.inlines(content, notes, used, part, diags);
                     self.dir.set(outer);
-                    v
+                    let first = out.len();
+                    split_paragraph(c, &mut out, part, span.line, diags);
+                    // Each piece of a split paragraph keeps the paragraph's voice.
+                    if let Value::Object(attrs) = attrs {
+                        for p in &mut out[first..] {
+                            for (k, v) in &attrs {
+                                p[k] = v.clone();
+                            }
+                        }
+                    }
                 }
-                Block::Quote { blocks, .. } => json!({
-                    "k": "quote",
-                    "b": self.blocks(blocks, notes, used, part, diags),
-                }),
-                Block::List { start, items, .. } => json!({
-                    "k": "list",
-                    // typst numbers are 64-bit signed; a list cannot start beyond that.
-                    "start": start.map(|n| n.min(i64::MAX as u64 / 2)),
-                    "items": items
-                        .iter()
-                        .map(|i| Value::Array(self.blocks(i, notes, used, part, diags)))
-                        .collect::<Vec<_>>(),
-                }),
-                Block::Code { text, .. } => json!({ "k": "pre", "s": text }),
+                Block::Quote { blocks, .. } => self.nest(
+                    &mut out,
+                    || self.blocks(blocks, notes, used, part, diags),
+                    |b| json!({ "k": "quote", "b": b }),
+                ),
+                Block::List { start, items, .. } => {
+                    if self.enter() {
+                        let items: Vec<Value> = items
+                            .iter()
+                            .map(|i| Value::Array(self.blocks(i, notes, used, part, diags)))
+                            .collect();
+                        self.leave();
+                        out.push(json!({
+                            "k": "list",
+                            // typst numbers are 64-bit signed; a list cannot start beyond that.
+                            "start": start.map(|n| n.min(i64::MAX as u64 / 2)),
+                            "items": items,
+                        }));
+                    } else {
+                        for i in items {
+                            out.extend(self.blocks(i, notes, used, part, diags));
+                        }
+                    }
+                }
+                Block::Code { text, span, .. } => {
+                    self.check_words(text, part, span.line, diags);
+                    out.push(json!({ "k": "pre", "s": text }))
+                }
                 // Footnotes are typeset where they are referenced.
                 Block::Footnote { .. } => continue,
                 Block::Verse { lines, .. } => {
@@ -450,9 +661,9 @@ impl Conv<'_> {
                         .map(|l| Value::Array(self.inlines(l, notes, used, part, diags)))
                         .collect();
                     self.dir.set(outer);
-                    v
+                    out.push(v);
                 }
-                Block::Break { .. } => json!({ "k": "break" }),
+                Block::Break { .. } => out.push(json!({ "k": "break" })),
                 Block::Figure {
                     image,
                     caption,
@@ -462,12 +673,12 @@ impl Conv<'_> {
                     let c = self.inlines(caption, notes, used, part, diags);
                     let lead = attr.classes.iter().any(|c| c == "lead");
                     match self.figure(image, Value::Array(c), lead, part, span.line, diags) {
-                        Some(v) => v,
+                        Some(v) => out.push(v),
                         // A refused image (`image-outside`): its description stays, as text.
                         None if !image.alt.is_empty() => {
-                            json!({ "k": "p", "c": self.text(&image.alt) })
+                            out.push(json!({ "k": "p", "c": self.text(&image.alt) }))
                         }
-                        None => continue,
+                        None => {}
                     }
                 }
                 Block::Table {
@@ -503,7 +714,7 @@ impl Conv<'_> {
                     };
                     let head = cells(head);
                     let rows: Vec<Value> = rows.iter().map(|r| cells(r)).collect();
-                    json!({
+                    out.push(json!({
                         "k": "table",
                         "align": align.iter().map(|a| match a {
                             Align::Default => "auto",
@@ -515,10 +726,9 @@ impl Conv<'_> {
                         "rows": rows,
                         "size": size,
                         "c": self.inlines(caption, notes, used, part, diags),
-                    })
+                    }));
                 }
-            };
-            out.push(v);
+            }
         }
         out
     }
@@ -534,15 +744,27 @@ impl Conv<'_> {
         let mut out = Vec::new();
         for i in inlines {
             match i {
-                Inline::Text { text, .. } => out.extend(self.text(text)),
-                Inline::Emph { content, .. } => out.push(json!({
-                    "k": "emph", "c": self.inlines(content, notes, used, part, diags),
-                })),
-                Inline::Strong { content, .. } => out.push(json!({
-                    "k": "strong", "c": self.inlines(content, notes, used, part, diags),
-                })),
+                Inline::Text { text, span } => {
+                    self.check_words(text, part, span.line, diags);
+                    out.extend(self.text(text))
+                }
+                Inline::Emph { content, .. } => self.nest(
+                    &mut out,
+                    || self.inlines(content, notes, used, part, diags),
+                    |c| json!({ "k": "emph", "c": c }),
+                ),
+                Inline::Strong { content, .. } => self.nest(
+                    &mut out,
+                    || self.inlines(content, notes, used, part, diags),
+                    |c| json!({ "k": "strong", "c": c }),
+                ),
                 Inline::Link { url, content, span } => {
+                    if !self.enter() {
+                        out.extend(self.inlines(content, notes, used, part, diags));
+                        continue;
+                    }
                     let c = self.inlines(content, notes, used, part, diags);
+                    self.leave();
                     // typst refuses empty and very long URLs: keep the text, say so.
                     if url.is_empty() || url.len() > 8000 {
                         diags.push(
@@ -558,7 +780,10 @@ impl Conv<'_> {
                         out.push(json!({ "k": "link", "url": url, "c": c }));
                     }
                 }
-                Inline::Code { text, .. } => out.push(json!({ "k": "code", "s": text })),
+                Inline::Code { text, span } => {
+                    self.check_words(text, part, span.line, diags);
+                    out.push(json!({ "k": "code", "s": text }))
+                }
                 Inline::LineBreak { .. } => out.push(json!({ "k": "br" })),
                 Inline::Image { image, .. } => match self.image(image) {
                     Some((_, src)) => out.push(json!({
@@ -572,8 +797,19 @@ impl Conv<'_> {
                     // A note referenced twice is printed once, at its first reference.
                     Some(Block::Footnote { blocks, .. }) if !used.contains_key(label) => {
                         used.insert(label.clone(), ());
-                        let b = self.blocks(blocks, notes, used, part, diags);
-                        out.push(json!({ "k": "note", "b": b }));
+                        if self.enter() {
+                            let b = self.blocks(blocks, notes, used, part, diags);
+                            self.leave();
+                            out.push(json!({ "k": "note", "b": b }));
+                        } else {
+                            // Too deep for another note: its text in brackets, where it is cited.
+                            if self.flattened.get().is_none() {
+                                self.flattened.set(Some(span.line));
+                            }
+                            let mut text = String::new();
+                            blocks_plain(blocks, &mut text);
+                            out.extend(self.text(&format!(" ({})", text.trim())));
+                        }
                     }
                     Some(_) => {}
                     None => diags.push(
@@ -588,6 +824,26 @@ impl Conv<'_> {
             }
         }
         out
+    }
+
+    /// An error for a run of text without spaces longer than [`MAX_WORD_CHARS`].
+    fn check_words(&self, text: &str, part: &Part, line: u32, diags: &mut Vec<Diagnostic>) {
+        if text.len() <= MAX_WORD_CHARS {
+            return;
+        }
+        if let Some(n) = overlong_word(text) {
+            diags.push(
+                Diagnostic::error(
+                    "word-too-long",
+                    format!(
+                        "a word of {n} characters without a space; the PDF accepts at most {MAX_WORD_CHARS}"
+                    ),
+                )
+                .file(part.source.path.clone())
+                .line(line)
+                .hint("break the text with spaces or line breaks (a pasted blob? an encoded file?)"),
+            );
+        }
     }
 
     /// Plain text → runs: text as is for the bidi algorithm, the Latin runs it would misread
@@ -613,11 +869,21 @@ impl Conv<'_> {
                 _ => out.push(json!({ "k": k, "s": s })),
             }
         };
+        // In a right-to-left block every Latin run is set as one left-to-right embedding
+        // with LRMs at its ends. Runs the UBA would misread ([`bidi::isolates`]) need it for
+        // their order; the others are ordered the same with or without it (the corpus test
+        // checks the visual order of every case), and it lets text extraction (poppler's
+        // reading order, copy and paste) recover the run whole instead of moving `[`, `*` or
+        // `#` across it.
         let isolated = bidi::isolates(text, dir);
         let mut pos = 0;
         for r in bidi::latin_runs(text) {
             push(&text[pos..r.start], "t", true);
-            let k = if isolated.contains(&r) { "ltr" } else { "t" };
+            let k = if dir == Dir::Rtl || isolated.contains(&r) {
+                "ltr"
+            } else {
+                "t"
+            };
             push(&text[r.clone()], k, false);
             pos = r.end;
         }
@@ -636,6 +902,92 @@ impl Conv<'_> {
         }
         outer
     }
+}
+
+/// A paragraph's inline nodes as one `p`, or, when they hold more than
+/// [`MAX_PARAGRAPH_BYTES`] of text, as several split at spaces of top-level text runs.
+fn split_paragraph(
+    c: Vec<Value>,
+    out: &mut Vec<Value>,
+    part: &Part,
+    line: u32,
+    diags: &mut Vec<Diagnostic>,
+) {
+    fn size(v: &Value) -> usize {
+        // Only top-level runs are measured and split; nested nodes count by their JSON size
+        // bound, which is the depth-capped model's own text.
+        match v.get("s").and_then(Value::as_str) {
+            Some(s) => s.len(),
+            None => v.to_string().len(),
+        }
+    }
+    let total: usize = c.iter().map(size).sum();
+    if total <= MAX_PARAGRAPH_BYTES {
+        out.push(json!({ "k": "p", "c": c }));
+        return;
+    }
+    diags.push(
+        Diagnostic::warning(
+            "paragraph-split",
+            format!(
+                "a paragraph of {total} bytes is split at spaces into paragraphs of at most \
+                 {MAX_PARAGRAPH_BYTES} bytes in the PDF"
+            ),
+        )
+        .file(part.source.path.clone())
+        .line(line)
+        .hint("break the text into paragraphs with blank lines"),
+    );
+    let mut current: Vec<Value> = Vec::new();
+    let mut filled = 0usize;
+    let flush = |current: &mut Vec<Value>, filled: &mut usize, out: &mut Vec<Value>| {
+        if !current.is_empty() {
+            out.push(json!({ "k": "p", "c": std::mem::take(current) }));
+        }
+        *filled = 0;
+    };
+    for v in c {
+        let kind = v.get("k").and_then(Value::as_str).unwrap_or("").to_owned();
+        let text = v.get("s").and_then(Value::as_str).map(str::to_owned);
+        match text {
+            Some(mut s)
+                if (kind == "t" || kind == "ltr") && filled + s.len() > MAX_PARAGRAPH_BYTES =>
+            {
+                // Cut the run at the last space that fits; the space itself becomes the
+                // paragraph break.
+                while filled + s.len() > MAX_PARAGRAPH_BYTES {
+                    let room = MAX_PARAGRAPH_BYTES.saturating_sub(filled);
+                    let mut at = room.min(s.len());
+                    while !s.is_char_boundary(at) {
+                        at -= 1;
+                    }
+                    match s[..at].rfind(char::is_whitespace) {
+                        Some(sp) => {
+                            let rest = s[sp..].trim_start().to_owned();
+                            s.truncate(sp);
+                            if !s.is_empty() {
+                                current.push(json!({ "k": kind, "s": s }));
+                            }
+                            flush(&mut current, &mut filled, out);
+                            s = rest;
+                        }
+                        // No space in reach: start a new paragraph, or take the run whole.
+                        None if filled > 0 => flush(&mut current, &mut filled, out),
+                        None => break,
+                    }
+                }
+                filled += s.len();
+                if !s.is_empty() {
+                    current.push(json!({ "k": kind, "s": s }));
+                }
+            }
+            _ => {
+                filled += size(&v);
+                current.push(v);
+            }
+        }
+    }
+    flush(&mut current, &mut filled, out);
 }
 
 /// Replace every decimal digit (Western, Arabic-Indic or Persian) by the same digit in `to`.
