@@ -130,10 +130,17 @@ def main():
     path = os.path.join(ROOT, "bench", "RESULTS.md")
     text = open(path, encoding="utf-8").read()
     marker = "## Images and tables (issue 15"
+    new = "\n".join(section).rstrip() + "\n"
     if marker in text:
-        text = text[: text.index(marker)].rstrip() + "\n"
+        # Replace only this section: up to the next `## ` heading, the rest stays.
+        start = text.index(marker)
+        end = text.find("\n## ", start + len(marker))
+        rest = text[end + 1 :] if end != -1 else ""
+        text = text[:start] + new + ("\n" + rest if rest else "")
+    else:
+        text = text.rstrip() + "\n\n" + new
     with open(path, "w", encoding="utf-8") as f:
-        f.write(text.rstrip() + "\n\n" + "\n".join(section))
+        f.write(text)
     print("\n".join(section))
 
 

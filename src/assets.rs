@@ -111,7 +111,7 @@ pub fn resolve(book: &mut Book, book_dir: &Path, cfg: &ImagesConfig) -> Vec<Diag
             cache
                 .entry(real.clone())
                 .or_insert_with(|| {
-                    load(&real, &limits).map(|asset| {
+                    load(&real, &root, &limits).map(|asset| {
                         let id = asset.id.clone();
                         let source = crate::display_path(&real, &root);
                         assets.entry(id.clone()).or_insert(Asset { source, ..asset });
@@ -308,7 +308,7 @@ fn locate(root: &Path, book_dir: &Path, file: &str, src: &str) -> Result<PathBuf
 }
 
 /// Read and check one image file; the asset's `source` is filled in by the caller.
-fn load(real: &Path, limits: &Limits) -> Result<Asset, Refusal> {
+fn load(real: &Path, root: &Path, limits: &Limits) -> Result<Asset, Refusal> {
     let meta = std::fs::metadata(real)
         .map_err(|e| ("image-missing", format!("cannot be read: {e}"), ""))?;
     if !meta.is_file() {
@@ -329,8 +329,28 @@ fn load(real: &Path, limits: &Limits) -> Result<Asset, Refusal> {
             "make the file smaller, or raise `[images] max-bytes` in publish.toml",
         ));
     }
-    let bytes =
-        std::fs::read(real).map_err(|e| ("image-missing", format!("cannot be read: {e}"), ""))?;
+    // Read as every file of the book is read: never through a link, never blocking on a
+    // FIFO swapped in after the check, never past the cap.
+    let bytes = crate::safe_fs::read_file(real, &[root.to_path_buf()], limits.max_bytes).map_err(
+        |why| match why {
+            crate::safe_fs::Refusal::NotRegular(kind) => (
+                "image-not-file",
+                format!("is a {kind}, not a regular file"),
+                "only regular image files are used",
+            ),
+            crate::safe_fs::Refusal::TooLarge { .. } => (
+                "image-too-large",
+                "the file is over the size limit".into(),
+                "make the file smaller, or raise `[images] max-bytes` in publish.toml",
+            ),
+            crate::safe_fs::Refusal::Outside(_) => (
+                "image-outside",
+                "it leads outside the book folder".into(),
+                "copy the image into the book folder and use a relative path",
+            ),
+            why => ("image-missing", format!("cannot be read: {why}"), ""),
+        },
+    )?;
     // A file that grew between the check and the read is still held to the limit.
     if bytes.len() as u64 > limits.max_bytes {
         return Err((

@@ -371,18 +371,32 @@ fn decide(n: &Letters) -> Detected {
 pub fn is_vowelled(text: &str) -> bool {
     let (mut marks, mut letters) = (0usize, 0usize);
     for c in text.chars() {
-        match c as u32 {
-            0x0591..=0x05C7
-            | 0x0610..=0x061A
-            | 0x064B..=0x065F
-            | 0x0670
-            | 0x06D6..=0x06ED
-            | 0x08D3..=0x08FF => marks += 1,
-            _ if c.is_alphabetic() => letters += 1,
-            _ => {}
+        if is_mark(c) {
+            marks += 1;
+        } else if c.is_alphabetic() {
+            letters += 1;
         }
     }
     letters >= 8 && marks * 2 >= letters
+}
+
+/// Is `c` a combining mark of the scripts a series holds (Hebrew points, Arabic tashkeel and
+/// Quranic annotation, Latin combining accents)? Marks take no width of their own.
+pub fn is_mark(c: char) -> bool {
+    matches!(c as u32,
+        0x0300..=0x036F
+        | 0x0591..=0x05C7
+        | 0x0610..=0x061A
+        | 0x064B..=0x065F
+        | 0x0670
+        | 0x06D6..=0x06ED
+        | 0x08D3..=0x08FF)
+}
+
+/// Is `c` a mark ([`is_mark`]) or an invisible format control (joiners, direction marks,
+/// embeddings and isolates)? Neither adds width to a word.
+pub fn is_mark_or_control(c: char) -> bool {
+    is_mark(c) || matches!(c as u32, 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2069 | 0xFEFF)
 }
 
 /// The language of a part whose source does not name one: [`detect_lang`] on its text, `ar`

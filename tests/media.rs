@@ -421,6 +421,41 @@ fn a_thousand_columns_do_not_hang() {
     assert!(started.elapsed().as_secs() < 120);
 }
 
+/// A table is set smaller only when its longest words alone are wider than the text: ten
+/// columns of short numbers fit at full size; three columns of 40-letter words do not.
+#[test]
+fn wide_tables_are_measured_not_counted() {
+    let numbers = format!(
+        "{}|\n{}|\n{}|\n",
+        (1..=10).map(|i| format!("| {i} ")).collect::<String>(),
+        "|---".repeat(10),
+        (1..=10)
+            .map(|i| format!("| {} ", i * 7))
+            .collect::<String>()
+    );
+    let word = "كلمة".repeat(10);
+    let words = format!("| أ | ب | ج |\n|---|---|---|\n| {word} | {word} | {word} |\n");
+    let part = format!("+++\ntitle = \"ج\"\npart = 1\n+++\n\nنص.\n\n{numbers}\nنص.\n\n{words}");
+    let words_line = part.lines().position(|l| l == "| أ | ب | ج |").unwrap() + 1;
+    let book = common::book_with(&[("001.md", part.as_bytes())]);
+    let (ok, stderr) = run(
+        book.path(),
+        &["--format", "pdf", "--diagnostics", "json", "--quiet"],
+    );
+    assert!(ok, "{stderr}");
+    let wide: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|d| d["code"] == "table-wide")
+        .collect();
+    assert_eq!(wide.len(), 1, "{stderr}");
+    assert_eq!(wide[0]["line"], words_line, "{stderr}");
+    assert!(
+        wide[0]["message"].as_str().unwrap().contains("3 columns"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn all_three_editions_carry_images_and_tables() {
     let book = good_book();
@@ -691,4 +726,62 @@ fn a_table_longer_than_a_page_repeats_its_header_in_the_pdf() {
         );
     }
     assert!(text.contains("80000"), "digits kept as typed");
+}
+
+/// DAISY Ace on the EPUB with figures, inline images and tables (and the title page, contents
+/// and colophon every book has): no violation of any impact.
+#[test]
+fn ace_finds_no_accessibility_violation() {
+    if !common::require_tool(
+        "ace-cli",
+        &["--version"],
+        "npm install -g --ignore-scripts @daisy/ace-cli (scripts/install-test-tools)",
+    ) {
+        return;
+    }
+    let book = good_book();
+    let (ok, stderr) = run(book.path(), &["--format", "epub"]);
+    assert!(ok, "{stderr}");
+    let report = book.path().join("ace");
+    let mut ace = Command::new("ace-cli");
+    if Path::new("/usr/bin/chromium").exists() {
+        ace.env("PUPPETEER_EXECUTABLE_PATH", "/usr/bin/chromium");
+    }
+    let out = ace
+        .arg("--silent")
+        .arg("--outdir")
+        .arg(&report)
+        .arg(book.path().join("output/book.epub"))
+        .output()
+        .expect("ace-cli runs");
+    let json = std::fs::read_to_string(report.join("report.json")).unwrap_or_else(|e| {
+        panic!(
+            "no Ace report ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    // Every failed assertion, document by document.
+    let mut failed = Vec::new();
+    let mut stack = vec![(&report, String::new())];
+    while let Some((node, doc)) = stack.pop() {
+        let doc = node["earl:testSubject"]["url"]
+            .as_str()
+            .map_or(doc, str::to_owned);
+        match node["assertions"].as_array() {
+            Some(list) => stack.extend(list.iter().map(|a| (a, doc.clone()))),
+            None if node["earl:result"]["earl:outcome"] == "fail" => failed.push(format!(
+                "{doc}: {} ({}): {}",
+                node["earl:test"]["dct:title"],
+                node["earl:test"]["earl:impact"],
+                node["earl:result"]["html"]
+            )),
+            None => {}
+        }
+    }
+    assert!(
+        !report["assertions"].as_array().unwrap().is_empty(),
+        "Ace checked no document"
+    );
+    assert!(failed.is_empty(), "Ace violations:\n{}", failed.join("\n"));
 }

@@ -24,6 +24,9 @@ use std::path::{Component, Path};
 
 /// Name of the navigation document (in the nav, the NCX and the OPF guide).
 const TOC_NAME: &str = "المحتويات";
+
+/// Name of the landmarks list of the navigation document (read out by screen readers).
+const LANDMARKS_NAME: &str = "معالم الكتاب";
 /// Title of the colophon.
 const COLOPHON_TITLE: &str = "بيانات النشر";
 
@@ -458,7 +461,8 @@ fn localise_digits(s: &str, digits: Digits) -> String {
 fn colophon(ctx: &Context, identifier: &str, fonts: &[fonts::Font<'_>], digits: Digits) -> String {
     let meta = &ctx.book.meta;
     let e = xhtml::escape;
-    let mut html = String::from("<section class=\"colophon\" epub:type=\"colophon\">\n");
+    let mut html =
+        String::from("<section class=\"colophon\" epub:type=\"colophon\" role=\"doc-colophon\">\n");
     let _ = writeln!(html, "<h1>{}</h1>\n<dl>", e(COLOPHON_TITLE));
     let mut row = |term: &str, value: String| {
         let _ = writeln!(html, "<dt>{}</dt>\n<dd>{value}</dd>", e(term));

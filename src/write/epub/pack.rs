@@ -163,13 +163,34 @@ fn patch_nav(nav: &str, p: &Patches) -> Result<String, String> {
     let html =
         r#"<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops">"#;
     let lang = escape(&p.lang);
-    replace_once(
+    let nav = replace_once(
         nav,
         "nav.xhtml",
         html,
         &format!(
             r#"<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops" lang="{lang}" xml:lang="{lang}" dir="{}">"#,
             p.dir
+        ),
+    )?;
+    // Each `<nav>` is a landmark: the contents gets its DPUB-ARIA role, and both get a name
+    // of their own so that a screen reader can tell them apart (Ace: epub-type-has-matching-
+    // role, landmark-unique).
+    let nav = replace_once(
+        &nav,
+        "nav.xhtml",
+        r#"<nav epub:type = "toc" id="toc">"#,
+        &format!(
+            r#"<nav epub:type="toc" role="doc-toc" id="toc" aria-label="{}">"#,
+            escape(super::TOC_NAME)
+        ),
+    )?;
+    replace_once(
+        &nav,
+        "nav.xhtml",
+        r#"<nav epub:type = "landmarks">"#,
+        &format!(
+            r#"<nav epub:type="landmarks" aria-label="{}">"#,
+            escape(super::LANDMARKS_NAME)
         ),
     )
 }

@@ -317,9 +317,43 @@ fn text_block(page: &Value) -> (f64, f64) {
 const PRINT_DPI: f64 = 300.0;
 const POOR_DPI: f64 = 150.0;
 
-/// Tables wider than this many columns are set smaller (and warned about): typst shares the
-/// text width among the columns, and past this the cells are too narrow to read.
-const WIDE_TABLE_COLUMNS: usize = 8;
+/// The body text size of the default template, in points (table widths are estimated in it).
+const BODY_PT: f64 = 11.0;
+
+/// Average advance of a letter, in em, for Arabic and Latin text faces (Amiri ≈ 0.48, Latin
+/// serif faces ≈ 0.5); bold header cells take a tenth more.
+const LETTER_EM: f64 = 0.52;
+
+/// A cell's horizontal inset on both sides, in em (the template's `inset: (x: 0.45em)`).
+const CELL_INSET_EM: f64 = 0.9;
+
+/// The narrowest a table can be set, in points at the body size: typst wraps cell text at
+/// spaces, so each column needs at least its longest word (and its insets). The longest word
+/// of a cell is counted in characters, marks and joiners left out.
+fn table_min_width(head: &[Vec<Inline>], rows: &[Vec<Vec<Inline>>]) -> f64 {
+    let longest = |cell: &[Inline]| -> usize {
+        Inline::plain(cell)
+            .split_whitespace()
+            .map(|w| {
+                w.chars()
+                    .filter(|c| !crate::bidi::is_mark_or_control(*c))
+                    .count()
+            })
+            .max()
+            .unwrap_or(0)
+    };
+    let columns = head.len().max(rows.iter().map(Vec::len).max().unwrap_or(0));
+    let mut width_em = vec![CELL_INSET_EM; columns];
+    for (c, cell) in head.iter().enumerate() {
+        width_em[c] = width_em[c].max(CELL_INSET_EM + longest(cell) as f64 * LETTER_EM * 1.1);
+    }
+    for row in rows {
+        for (c, cell) in row.iter().enumerate() {
+            width_em[c] = width_em[c].max(CELL_INSET_EM + longest(cell) as f64 * LETTER_EM);
+        }
+    }
+    width_em.iter().sum::<f64>() * BODY_PT
+}
 
 /// typst wants an ISO 639 language and an ISO 3166 region apart: `ar-EG` → (`ar`, `EG`).
 fn typst_lang(tag: &str, diags: &mut Vec<Diagnostic>) -> (String, Option<String>) {
@@ -689,17 +723,25 @@ impl Conv<'_> {
                     span,
                     ..
                 } => {
-                    let columns = align.len().max(1);
-                    let size = if columns > WIDE_TABLE_COLUMNS {
-                        let size = (WIDE_TABLE_COLUMNS as f64 / columns as f64).max(0.5);
+                    // Typst wraps cells at spaces; a table whose longest words alone are
+                    // wider than the text is set smaller, down to half size.
+                    let need = table_min_width(head, rows);
+                    let size = if need > self.text_w {
+                        let size = (self.text_w / need).max(0.5);
                         diags.push(
                             Diagnostic::warning(
                                 "table-wide",
-                                format!("table of {columns} columns is set at {:.0}% of the text size in the PDF", size * 100.0),
+                                format!(
+                                    "table of {} columns needs about {:.0} mm even with its cells wrapped; the text is {:.0} mm wide, so the PDF sets it at {:.0}% of the text size",
+                                    align.len(),
+                                    need / 72.0 * 25.4,
+                                    self.text_w / 72.0 * 25.4,
+                                    size * 100.0
+                                ),
                             )
                             .file(part.source.path.clone())
                             .line(span.line)
-                            .hint("split the table, or turn it so that rows become columns"),
+                            .hint("split the table, shorten its longest words, or turn it so that rows become columns"),
                         );
                         size
                     } else {
