@@ -4,6 +4,7 @@
 //! [`model::Book`], then run the writers (in parallel) and put their outputs in place
 //! atomically. Parallelism lives only in this module.
 
+pub mod barcode;
 pub mod bidi;
 pub mod config;
 pub mod diag;
@@ -43,6 +44,8 @@ pub struct Options {
     pub jobs: Option<usize>,
     /// Only read and lint; write nothing.
     pub check_only: bool,
+    /// With `check_only`: also typeset and preflight the print edition (`check --print`).
+    pub check_print: bool,
 }
 
 /// The result of a run: every diagnostic (sorted) and the outputs written, or the fatal error.
@@ -58,6 +61,8 @@ pub struct Outcome {
     pub result: Result<(), Error>,
     /// Wall time of each phase (`read`, `assemble`, `pdf`, `epub`, `html`…), in order.
     pub timings: Vec<(String, Duration)>,
+    /// Figures for the log from the writers (e.g. the print edition's pages and spine width).
+    pub notes: Vec<String>,
 }
 
 /// Receives progress events, e.g. to draw a progress display. Called from worker threads.
@@ -106,6 +111,7 @@ pub fn run_with(opts: &Options, progress: &dyn Progress) -> Outcome {
         written: Vec::new(),
         result: Ok(()),
         timings: Vec::new(),
+        notes: Vec::new(),
     };
     let pool = match rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.unwrap_or(0))
@@ -145,12 +151,17 @@ fn run_in_pool(opts: &Options, progress: &dyn Progress, outcome: &mut Outcome) {
     }
     if opts.check_only {
         // `check` also runs the writers' own checks of the model (e.g. missing glyphs).
-        let diags: Vec<Diagnostic> = opts
+        let mut diags: Vec<Diagnostic> = opts
             .formats
             .par_iter()
             .flat_map(|f| write::check(*f, &ctx))
             .collect();
-        let errors = diags.iter().filter(|d| d.is_error()).count();
+        if opts.check_print && errors_in(&diags) == 0 {
+            let (print_diags, notes) = write::pdf::check_print(&ctx);
+            diags.extend(print_diags);
+            outcome.notes.extend(notes);
+        }
+        let errors = errors_in(&diags);
         outcome.diagnostics.extend(diags);
         if errors > 0 {
             outcome.result = Err(Error::Sources(errors));
@@ -188,8 +199,12 @@ fn run_in_pool(opts: &Options, progress: &dyn Progress, outcome: &mut Outcome) {
             outcome.timings.push((format!("{}: {phase}", f.name()), *t));
         }
         outcome.diagnostics.extend(w.diagnostics);
+        outcome.notes.extend(w.notes);
         match w.path {
-            Some(p) => outcome.written.push(p),
+            Some(p) => {
+                outcome.written.push(p);
+                outcome.written.extend(w.more);
+            }
             None => failed += 1,
         }
     }
@@ -213,6 +228,10 @@ fn run_in_pool(opts: &Options, progress: &dyn Progress, outcome: &mut Outcome) {
             Error::Output(failed)
         });
     }
+}
+
+fn errors_in(diags: &[Diagnostic]) -> usize {
+    diags.iter().filter(|d| d.is_error()).count()
 }
 
 /// Read the config, theme and sources and assemble the book.
