@@ -176,7 +176,7 @@ pub fn gutter_for(table: &[(u32, f64)], pages: u32) -> f64 {
 const CHARS_PER_A5_PAGE: f64 = 1900.0;
 
 /// The pages each part is estimated to take: its text over the characters a page of the trim
-/// holds, plus its opening (a recto, so on average half a blank page more).
+/// holds, rounded up to an even count (the next part opens on a recto).
 pub fn part_pages_estimate(ctx: &crate::Context, spec: &PrintSpec) -> Vec<f64> {
     let a5 = (148.0 - 37.0) * (210.0 - 40.0);
     let area =
@@ -188,7 +188,9 @@ pub fn part_pages_estimate(ctx: &crate::Context, spec: &PrintSpec) -> Vec<f64> {
         .map(|part| {
             let mut chars = 0usize;
             part.for_each_text(&mut |text, _, _| chars += text.chars().count());
-            (chars as f64 / per_page).ceil() + 0.5
+            // Each part opens on a recto, so it fills an even number of pages.
+            let pages = (chars as f64 / per_page).ceil().max(1.0);
+            pages + pages % 2.0
         })
         .collect()
 }
