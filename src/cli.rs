@@ -77,7 +77,12 @@ pub enum Command {
     /// Build the book (the default).
     Build,
     /// Read and lint the sources; write nothing.
-    Check,
+    Check {
+        /// Also typeset the print interior and cover and preflight them (fonts embedded and
+        /// subset, text inside the safe area, page count and spine width), writing nothing.
+        #[arg(long)]
+        print: bool,
+    },
     /// Create a new book folder: publish.toml, example parts, .gitignore, a CI workflow.
     New {
         /// The folder to create (it must not exist or be empty).
@@ -155,7 +160,8 @@ impl Cli {
 
 impl From<&Cli> for publish::Options {
     fn from(cli: &Cli) -> Self {
-        let check_only = matches!(cli.command, Some(Command::Check)) || cli.emit.is_some();
+        let check_only = matches!(cli.command, Some(Command::Check { .. })) || cli.emit.is_some();
+        let check_print = matches!(cli.command, Some(Command::Check { print: true }));
         publish::Options {
             book_dir: cli.book.clone(),
             sources: cli.sources.clone(),
@@ -165,6 +171,7 @@ impl From<&Cli> for publish::Options {
             formats: cli.formats(),
             jobs: cli.jobs,
             check_only,
+            check_print,
         }
     }
 }

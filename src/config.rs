@@ -25,6 +25,11 @@ pub struct Config {
     /// Image limits and figure settings.
     #[serde(default)]
     pub images: ImagesConfig,
+    /// Print production (`[print]`): when present, the print interior and the cover are built.
+    pub print: Option<PrintConfig>,
+    /// `[[volume]]`: how the print edition is split into volumes.
+    #[serde(default)]
+    pub volume: Vec<VolumeConfig>,
 }
 
 /// `[images]`: limits against oversized images, and how figures are shown.
@@ -316,10 +321,51 @@ fn key_position(text: &str, key: &str) -> (u32, u32) {
     (0, 0)
 }
 
+/// `[print]`: the print edition a printer takes (see `write::pdf::print` for the geometry).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PrintConfig {
+    /// Trim size: `5.5x8.5in`, `6x9in`, `a5` (default), `b5`, `17x24cm`, `royal`, or `custom`
+    /// with `width`/`height`.
+    pub trim: Option<String>,
+    /// Trim width for `trim = "custom"` (`150mm`, `6in`).
+    pub width: Option<String>,
+    /// Trim height for `trim = "custom"`.
+    pub height: Option<String>,
+    /// Bleed beyond the trim on every side (`3mm`; default 0).
+    pub bleed: Option<String>,
+    /// Crop marks outside the bleed (default false).
+    pub marks: Option<bool>,
+    /// Paper for the spine width: `"80gsm"` (a grammage of the documented table) or `"444ppi"`
+    /// (the printer's pages per inch). Default `80gsm`.
+    pub paper: Option<String>,
+    /// Gutter table override: `[[min-pages, "length"], …]`, ascending page counts.
+    pub gutter: Option<Vec<(u32, String)>>,
+    /// Blank pages at the end so the page count is a multiple of this: 2, 4, 8, 16 or 32.
+    pub pad_to: Option<u32>,
+    /// Split the print edition into volumes of at most this many pages (between parts).
+    pub max_pages: Option<u32>,
+    /// Spine text, as read on the standing book: `top-to-bottom` (default; readable when the
+    /// book lies front cover up, for Arabic as for English) or `bottom-to-top`.
+    pub spine_text: Option<String>,
+    /// Text on the back cover (default: the subtitle).
+    pub blurb: Option<String>,
+}
+
+/// `[[volume]]`: one volume of the print edition.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct VolumeConfig {
+    /// The parts it holds, by position in the series: `"1-50"` (1-based, inclusive).
+    pub parts: String,
+    /// Its title on its title page and cover («المجلد الأول»).
+    pub title: Option<String>,
+}
+
 impl Config {
     /// Parse `publish.toml` text; `file` names the file in the error.
     pub fn parse(text: &str, file: &Path) -> Result<Config, crate::Error> {
-        toml::from_str(text).map_err(|e| {
+        let config: Config = toml::from_str(text).map_err(|e| {
             let (line, column) = e
                 .span()
                 .map(|s| crate::diag::line_col(text, s.start))
@@ -342,7 +388,20 @@ impl Config {
                 column,
                 message,
             }
-        })
+        })?;
+        // Print settings are checked here, before any reading, so a wrong trim, bleed or ISBN
+        // stops the run with exit 2 naming the key.
+        if let Err(message) = crate::write::pdf::print::validate(&config) {
+            let key = message.split('`').nth(1).unwrap_or("print");
+            let (line, column) = key_line(text, key);
+            return Err(crate::Error::Config {
+                file: file.display().to_string(),
+                line,
+                column,
+                message,
+            });
+        }
+        Ok(config)
     }
 
     /// Read and check `publish.toml` at `path`; a missing file gives the default config unless
@@ -386,4 +445,10 @@ impl Config {
         config.validate(&text, shown)?;
         Ok(config)
     }
+}
+
+/// The line and column of the first line that sets `key` (`[print] bleed` → `bleed = …`), or
+/// (0, 0) when not found: enough to point the editor at the value.
+fn key_line(text: &str, key: &str) -> (u32, u32) {
+    key_position(text, key.rsplit([' ', '.']).next().unwrap_or(key))
 }

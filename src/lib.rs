@@ -5,6 +5,7 @@
 //! [`session`] as a long-lived [`Session`]; [`run`] is one build of a fresh session.
 
 pub mod assets;
+pub mod barcode;
 pub mod bidi;
 pub mod config;
 pub mod diag;
@@ -49,6 +50,8 @@ pub struct Options {
     pub jobs: Option<usize>,
     /// Only read and lint; write nothing.
     pub check_only: bool,
+    /// With `check_only`: also typeset and preflight the print edition (`check --print`).
+    pub check_print: bool,
 }
 
 /// The result of a run: every diagnostic (sorted) and the outputs written, or the fatal error.
@@ -64,6 +67,8 @@ pub struct Outcome {
     pub result: Result<(), Error>,
     /// Wall time of each phase (`read`, `assemble`, `pdf`, `epub`, `html`…), in order.
     pub timings: Vec<(String, Duration)>,
+    /// Figures for the log from the writers (e.g. the print edition's pages and spine width).
+    pub notes: Vec<String>,
 }
 
 /// Receives progress events, e.g. to draw a progress display. Called from worker threads.

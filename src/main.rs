@@ -79,6 +79,16 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => {
             if !cli.quiet {
+                for note in &outcome.notes {
+                    let _ = match cli.diagnostics {
+                        DiagnosticsArg::Human => writeln!(stderr, "{note}"),
+                        DiagnosticsArg::Json => writeln!(
+                            stderr,
+                            "{}",
+                            serde_json::json!({"severity": "info", "code": "note", "message": note})
+                        ),
+                    };
+                }
                 for path in &outcome.written {
                     let path = path.strip_prefix(".").unwrap_or(path).display();
                     let _ = match cli.diagnostics {

@@ -130,6 +130,7 @@ impl Session {
             written: Vec::new(),
             result: Ok(()),
             timings: Vec::new(),
+            notes: Vec::new(),
         };
         if let Some(jobs) = self.opts.jobs
             && !(1..=crate::MAX_JOBS).contains(&jobs)
@@ -184,11 +185,17 @@ impl Session {
         }
         if opts.check_only {
             // `check` also runs the writers' own checks of the model (e.g. missing glyphs).
-            let diags: Vec<Diagnostic> = opts
+            let mut diags: Vec<Diagnostic> = opts
                 .formats
                 .par_iter()
                 .flat_map(|f| write::check(*f, &ctx))
                 .collect();
+            // `check --print` typesets the print edition and preflights it, writing nothing.
+            if opts.check_print && !diags.iter().any(|d| d.is_error()) {
+                let (print_diags, notes) = write::pdf::check_print(&ctx);
+                diags.extend(print_diags);
+                outcome.notes.extend(notes);
+            }
             let errors = diags.iter().filter(|d| d.is_error()).count();
             outcome.diagnostics.extend(diags);
             if errors > 0 {
@@ -234,8 +241,12 @@ impl Session {
                 outcome.timings.push((format!("{}: {phase}", f.name()), *t));
             }
             outcome.diagnostics.extend(w.diagnostics);
+            outcome.notes.extend(w.notes);
             match w.path {
-                Some(p) => outcome.written.push(p),
+                Some(p) => {
+                    outcome.written.push(p);
+                    outcome.written.extend(w.more);
+                }
                 None => failed += 1,
             }
         }

@@ -290,6 +290,7 @@ fn check_book(files: &[(String, String)], pdf: bool) -> Result<Vec<&'static str>
         formats,
         jobs: Some(2),
         check_only: false,
+        check_print: false,
     };
     let run = std::panic::catch_unwind(|| {
         let mut session = Session::new(opts.clone());

@@ -18,6 +18,7 @@ fn options(book: &Path, config: &Path) -> Options {
         formats: OutputFormat::ALL.to_vec(),
         jobs: Some(2),
         check_only: false,
+        check_print: false,
     }
 }
 

@@ -380,6 +380,7 @@ fn context() -> (tempfile::TempDir, publish::Context) {
         formats: vec![],
         jobs: Some(1),
         check_only: true,
+        check_print: false,
     };
     let ctx = publish::load(&opts, &mut Vec::new()).expect("the seed book loads");
     (book, ctx)

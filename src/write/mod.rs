@@ -46,6 +46,9 @@ pub enum Artifact {
         /// Its bytes.
         bytes: Vec<u8>,
     },
+    /// Several files side by side in the output folder (the reading PDF and the print files),
+    /// each placed atomically; the first is the format's main output.
+    Files(Vec<(String, Vec<u8>)>),
     /// A folder `<output>/<name>/` holding `files` (relative `/`-separated paths).
     Dir {
         /// Folder name inside the output folder.
@@ -64,6 +67,8 @@ pub struct Rendered {
     pub diagnostics: Vec<Diagnostic>,
     /// Wall time of the writer's own phases (e.g. `typeset`, `export`), for `--timings`.
     pub timings: Vec<(&'static str, std::time::Duration)>,
+    /// Figures for the log (e.g. the print edition's page count and spine width).
+    pub notes: Vec<String>,
 }
 
 /// The result of writing one format to disk.
@@ -71,6 +76,10 @@ pub struct Rendered {
 pub struct Written {
     /// The output path, when written.
     pub path: Option<PathBuf>,
+    /// Further files written beside it (the print PDF and cover).
+    pub more: Vec<PathBuf>,
+    /// Figures for the log, from the writer.
+    pub notes: Vec<String>,
     /// Diagnostics of the writer and of placing its output.
     pub diagnostics: Vec<Diagnostic>,
     /// The writer's phases, then `write` (placing the output on disk).
@@ -99,12 +108,37 @@ pub fn write(format: OutputFormat, ctx: &Context, out_dir: &Path) -> Written {
     let rendered = render(format, ctx);
     let mut written = Written {
         path: None,
+        more: Vec::new(),
         diagnostics: rendered.diagnostics,
         timings: rendered.timings,
+        notes: rendered.notes,
     };
     let started = std::time::Instant::now();
     let failed = written.diagnostics.iter().any(|d| d.is_error());
     match rendered.artifact {
+        Some(Artifact::Files(files)) if !failed => {
+            for (name, bytes) in files {
+                let one = Artifact::File { name, bytes };
+                match place(&one, out_dir) {
+                    Ok(path) if written.path.is_none() => written.path = Some(path),
+                    Ok(path) => written.more.push(path),
+                    Err(e) => {
+                        written.path = None;
+                        written.diagnostics.push(
+                            Diagnostic::error(
+                                "output",
+                                format!("cannot write the {} edition: {e}", format.name()),
+                            )
+                            .file(out_dir.display().to_string())
+                            .hint(
+                                "check that the output folder is writable and the disk is not full",
+                            ),
+                        );
+                        break;
+                    }
+                }
+            }
+        }
         Some(artifact) if !failed => match place(&artifact, out_dir) {
             Ok(path) => written.path = Some(path),
             Err(e) => written.diagnostics.push(
@@ -305,6 +339,18 @@ pub fn place_with(
             set_mode(tmp.path(), 0o644)?;
             tmp.persist(&target).map_err(|e| e.error)?;
             Ok(target)
+        }
+        Artifact::Files(files) => {
+            let mut first = None;
+            for (name, bytes) in files {
+                let one = Artifact::File {
+                    name: name.clone(),
+                    bytes: bytes.clone(),
+                };
+                let path = place_with(&one, out_dir, write_file)?;
+                first.get_or_insert(path);
+            }
+            first.ok_or_else(|| std::io::Error::other("no files to write"))
         }
         Artifact::Dir { name, files } => {
             let target = out_dir.join(name);

@@ -42,6 +42,7 @@ pub fn render(ctx: &Context) -> Rendered {
             }),
             diagnostics,
             timings,
+            ..Rendered::default()
         },
         Err(e) => {
             diagnostics.push(e);

@@ -7,12 +7,15 @@
 
 pub mod glyphs;
 pub mod guard;
+pub mod print;
 pub mod view;
+pub mod volumes;
 pub mod world;
 
 use super::{Artifact, Rendered};
 use crate::Context;
 use crate::diag::Diagnostic;
+use rayon::prelude::*;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
@@ -27,21 +30,441 @@ use world::{BookWorld, FontSet};
 /// The template file in the theme.
 const TEMPLATE: &str = "book.typ";
 
-/// Render the PDF edition.
+/// Render the PDF edition: the reading PDF, and with `[print]` also the print interior
+/// (`<slug>-print.pdf`) and its cover (`<slug>-cover.pdf`), typeset at the same time.
 pub fn render(ctx: &Context) -> Rendered {
-    let mut diagnostics = Vec::new();
-    let mut timings = Vec::new();
-    let result = render_pdf(ctx, &mut diagnostics, &mut timings);
+    // Validated when the config was read: an error here cannot happen, but is not ignored.
+    let spec = print::spec(&ctx.config);
+    let reading = || {
+        let mut diagnostics = Vec::new();
+        let mut timings = Vec::new();
+        let result = render_pdf(ctx, &mut diagnostics, &mut timings);
+        (result, diagnostics, timings)
+    };
+    let ((result, mut diagnostics, mut timings), printed) = match &spec {
+        Ok(Some(spec)) => {
+            let (a, b) = rayon::join(reading, || render_print(ctx, spec));
+            (a, Some(b))
+        }
+        Ok(None) => (reading(), None),
+        Err(e) => {
+            let (r, mut d, t) = reading();
+            d.push(Diagnostic::error("config", e.clone()).file("publish.toml"));
+            ((r, d, t), None)
+        }
+    };
     if result.is_none() && !diagnostics.iter().any(|d| d.is_error()) {
         diagnostics.push(Diagnostic::error("pdf", "the PDF could not be typeset"));
     }
+    let name = format!("{}.pdf", ctx.book.meta.slug);
+    let mut notes = Vec::new();
+    let artifact = match printed {
+        None => result.map(|bytes| Artifact::File { name, bytes }),
+        Some(p) => {
+            diagnostics.extend(p.diagnostics);
+            timings.extend(p.timings);
+            notes = p.notes;
+            match (result, p.files) {
+                (Some(bytes), Some(mut files)) => {
+                    files.insert(0, (name, bytes));
+                    Some(Artifact::Files(files))
+                }
+                _ => None,
+            }
+        }
+    };
     Rendered {
-        artifact: result.map(|bytes| Artifact::File {
-            name: format!("{}.pdf", ctx.book.meta.slug),
-            bytes,
-        }),
+        artifact,
         diagnostics,
         timings,
+        notes,
+    }
+}
+
+/// `publish check --print`: typeset the print interior and cover (with the `[print]` table, or
+/// its defaults) and return the preflight's diagnostics and the log figures; nothing is written.
+pub fn check_print(ctx: &Context) -> (Vec<Diagnostic>, Vec<String>) {
+    let mut config = ctx.config.clone();
+    config.print.get_or_insert_with(Default::default);
+    match print::spec(&config) {
+        Ok(Some(spec)) => {
+            let printed = render_print(ctx, &spec);
+            let mut diags = printed.diagnostics;
+            if printed.files.is_none() && !diags.iter().any(|d| d.is_error()) {
+                diags.push(Diagnostic::error(
+                    "print",
+                    "the print edition could not be typeset",
+                ));
+            }
+            (diags, printed.notes)
+        }
+        Ok(None) => (Vec::new(), Vec::new()),
+        Err(e) => (
+            vec![Diagnostic::error("config", e).file("publish.toml")],
+            Vec::new(),
+        ),
+    }
+}
+
+/// What the print production made: its files (absent on failure), diagnostics, timings and
+/// the figures for the log (page count, spine width, gutter).
+struct Printed {
+    files: Option<Vec<(String, Vec<u8>)>>,
+    diagnostics: Vec<Diagnostic>,
+    timings: Vec<(&'static str, std::time::Duration)>,
+    notes: Vec<String>,
+}
+
+/// The print edition: one interior and cover, or one of each per volume (`<slug>-1.pdf`,
+/// `<slug>-1-cover.pdf` …), the volumes typeset in parallel.
+fn render_print(ctx: &Context, spec: &print::PrintSpec) -> Printed {
+    let mut out = Printed {
+        files: None,
+        diagnostics: Vec::new(),
+        timings: Vec::new(),
+        notes: Vec::new(),
+    };
+    let slug = &ctx.book.meta.slug;
+    let configured = match print::volumes_config(&ctx.config, ctx.book.parts.len()) {
+        Ok(v) => v,
+        Err(e) => {
+            out.diagnostics
+                .push(Diagnostic::error("config", e).file("publish.toml"));
+            return out;
+        }
+    };
+    if configured.is_empty() && spec.max_pages.is_none() {
+        let one = print_one(ctx, spec, None);
+        out.diagnostics.extend(one.diagnostics);
+        out.timings.extend(one.timings);
+        out.notes
+            .extend(one.note.map(|n| format!("print: {slug}-print.pdf {n}")));
+        if let (Some(interior), Some(cover)) = (one.interior, one.cover) {
+            out.files = Some(vec![
+                (format!("{slug}-print.pdf"), interior),
+                (format!("{slug}-cover.pdf"), cover),
+            ]);
+        }
+        return out;
+    }
+    let started = std::time::Instant::now();
+    let arabic = ctx.book.meta.lang.0.starts_with("ar");
+    let title = |i: usize, given: Option<&String>| {
+        given
+            .cloned()
+            .unwrap_or_else(|| volumes::default_title(i + 1, arabic))
+    };
+    let mut plan: Vec<volumes::Volume> = if configured.is_empty() {
+        let max = spec.max_pages.unwrap_or(u32::MAX) as f64;
+        let pages = print::part_pages_estimate(ctx, spec);
+        volumes::pack(&pages, max * volumes::FIRST_FILL, |n| {
+            print::matter_pages_estimate(n, spec)
+        })
+        .into_iter()
+        .enumerate()
+        .map(|(i, parts)| volumes::Volume {
+            parts,
+            title: title(i, None),
+        })
+        .collect()
+    } else {
+        configured
+            .iter()
+            .enumerate()
+            .map(|(i, (parts, t))| volumes::Volume {
+                parts: parts.clone(),
+                title: title(i, t.as_ref()),
+            })
+            .collect()
+    };
+    // Volumes already typeset, by parts and title (a re-split renumbers the later volumes).
+    let mut done: std::collections::BTreeMap<(usize, usize, String), PrintedOne> =
+        std::collections::BTreeMap::new();
+    let key = |v: &volumes::Volume| (v.parts.start, v.parts.end, v.title.clone());
+    for round in 0..=volumes::MAX_ROUNDS {
+        let todo: Vec<&volumes::Volume> = plan
+            .iter()
+            .filter(|v| !done.contains_key(&key(v)))
+            .collect();
+        let results: Vec<(_, PrintedOne)> = todo
+            .par_iter()
+            .map(|v| {
+                let sub = Context {
+                    book: crate::model::Book {
+                        meta: ctx.book.meta.clone(),
+                        parts: ctx.book.parts[v.parts.clone()].to_vec(),
+                        assets: ctx.book.assets.clone(),
+                    },
+                    config: ctx.config.clone(),
+                    theme: ctx.theme.clone(),
+                    book_dir: ctx.book_dir.clone(),
+                };
+                (key(v), print_one(&sub, spec, Some(&v.title)))
+            })
+            .collect();
+        done.extend(results);
+        let Some(max) = spec.max_pages else { break };
+        if round == volumes::MAX_ROUNDS {
+            break;
+        }
+        // A volume over the limit is split again by the pages its parts really took.
+        let mut next = Vec::new();
+        let mut changed = false;
+        for v in &plan {
+            let one = &done[&key(v)];
+            if one.pages <= max || v.parts.len() < 2 || one.part_pages.len() != v.parts.len() {
+                next.push(v.parts.clone());
+                continue;
+            }
+            changed = true;
+            let matter = one.pages.saturating_sub(one.part_pages.iter().sum::<u32>()) as f64;
+            let pages: Vec<f64> = one.part_pages.iter().map(|&p| p as f64).collect();
+            next.extend(
+                volumes::pack(&pages, max as f64, |_| matter)
+                    .into_iter()
+                    .map(|r| r.start + v.parts.start..r.end + v.parts.start),
+            );
+        }
+        if !changed {
+            break;
+        }
+        plan = next
+            .into_iter()
+            .enumerate()
+            .map(|(i, parts)| volumes::Volume {
+                parts,
+                title: title(i, None),
+            })
+            .collect();
+    }
+    let mut files = Vec::new();
+    let mut failed = false;
+    for (i, v) in plan.iter().enumerate() {
+        let Some(one) = done.remove(&key(v)) else {
+            failed = true;
+            continue;
+        };
+        let n = i + 1;
+        out.diagnostics.extend(one.diagnostics);
+        if let Some(max) = spec.max_pages
+            && one.pages > max
+        {
+            out.diagnostics.push(
+                Diagnostic::warning(
+                    "volume-too-long",
+                    format!(
+                        "volume {n} has {} pages, more than max-pages = {max}: its part{} cannot be split",
+                        one.pages,
+                        if v.parts.len() == 1 { "" } else { "s" }
+                    ),
+                )
+                .file("publish.toml"),
+            );
+        }
+        out.notes.extend(one.note.map(|note| {
+            format!(
+                "print: {slug}-{n}.pdf ({}, parts {}–{}) {note}",
+                v.title,
+                v.parts.start + 1,
+                v.parts.end
+            )
+        }));
+        match (one.interior, one.cover) {
+            (Some(interior), Some(cover)) => {
+                files.push((format!("{slug}-{n}.pdf"), interior));
+                files.push((format!("{slug}-{n}-cover.pdf"), cover));
+            }
+            _ => failed = true,
+        }
+    }
+    out.timings.push(("print: volumes", started.elapsed()));
+    if !failed {
+        out.files = Some(files);
+    }
+    out
+}
+
+/// One print interior and its cover, with what the log and the volume split need.
+#[derive(Default)]
+struct PrintedOne {
+    interior: Option<Vec<u8>>,
+    cover: Option<Vec<u8>>,
+    /// Page count of the interior.
+    pages: u32,
+    /// Pages each part took (from its opening page to the next part's or the colophon's).
+    part_pages: Vec<u32>,
+    diagnostics: Vec<Diagnostic>,
+    timings: Vec<(&'static str, std::time::Duration)>,
+    /// Page count, inside margin and spine, for the log.
+    note: Option<String>,
+}
+
+/// Typeset one print interior and its cover. The gutter depends on the page count, which is
+/// known only after typesetting: the first pass uses the count estimated from the text, and
+/// a second pass runs only when the real count falls in another row of the gutter table.
+fn print_one(ctx: &Context, spec: &print::PrintSpec, volume: Option<&str>) -> PrintedOne {
+    let mut out = PrintedOne::default();
+    let diags = &mut out.diagnostics;
+    // The reading PDF reports a wrong standard; here it only stops the print files.
+    let Ok(standards) = standards(ctx) else {
+        return out;
+    };
+    let mut clock = std::time::Instant::now();
+    let estimate = print::estimate_pages(ctx, spec);
+    let mut used = estimate;
+    let typeset_at = |pages: u32, diags: &mut Vec<Diagnostic>| {
+        let w = world(
+            ctx,
+            Mode::Print,
+            &[],
+            Some(print::interior_view(spec, pages, volume)),
+            diags,
+        )?;
+        let doc = typeset(ctx, &w, diags)?;
+        Some((w, doc))
+    };
+    let Some((mut w, mut doc)) = typeset_at(used, diags) else {
+        return out;
+    };
+    let pages = doc.pages().len() as u32;
+    if spec.gutter_for(pages) != spec.gutter_for(used) {
+        used = pages;
+        let Some(again) = typeset_at(used, diags) else {
+            return out;
+        };
+        (w, doc) = again;
+    }
+    out.timings
+        .push(("print: typeset (typst)", clock.elapsed()));
+    clock = std::time::Instant::now();
+    let pages = doc.pages().len() as u32;
+    out.pages = pages;
+    out.part_pages = part_pages(&doc, ctx.book.parts.len());
+    let boxes = print::Boxes {
+        offset: spec.offset(),
+        bleed: spec.bleed,
+    };
+    let Some(interior) = export(ctx, &w, &doc, standards, diags) else {
+        return out;
+    };
+    let interior = match print::set_boxes(&interior, boxes) {
+        Ok(b) => b,
+        Err(e) => {
+            diags.push(Diagnostic::error("print", format!("print interior: {e}")));
+            return out;
+        }
+    };
+    out.timings
+        .push(("print: export and page boxes", clock.elapsed()));
+    clock = std::time::Instant::now();
+    preflight(&doc, &interior, spec, "print interior", diags);
+    // The cover's spine holds the interior's leaves.
+    let spine = print::spine_mm(pages, spec.paper);
+    let gutter_mm = spec.gutter_for(used) / print::PT_PER_MM;
+    out.note = Some(format!(
+        "has {pages} pages (pad-to {}), inside margin {gutter_mm:.1} mm; spine {spine:.2} mm \
+         ({} leaves of {})",
+        spec.pad_to,
+        pages.div_ceil(2),
+        spec.paper.describe(),
+    ));
+    if spine < print::MIN_SPINE_TEXT_MM {
+        diags.push(
+            Diagnostic::warning(
+                "spine-too-thin",
+                format!(
+                    "the spine{} is {spine:.2} mm wide, less than the {} mm that hold text: the cover's spine is left blank",
+                    volume.map(|v| format!(" of {v}")).unwrap_or_default(),
+                    print::MIN_SPINE_TEXT_MM
+                ),
+            )
+            .file("publish.toml"),
+        );
+    }
+    let Some(cw) = world(
+        ctx,
+        Mode::Spread,
+        &[],
+        Some(print::cover_view(spec, pages, volume)),
+        diags,
+    ) else {
+        return out;
+    };
+    let Some(cdoc) = typeset(ctx, &cw, diags) else {
+        return out;
+    };
+    let Ok(standards) = self::standards(ctx) else {
+        return out;
+    };
+    let Some(cover) = export(ctx, &cw, &cdoc, standards, diags) else {
+        return out;
+    };
+    let cover = match print::set_boxes(&cover, boxes) {
+        Ok(b) => b,
+        Err(e) => {
+            diags.push(Diagnostic::error("print", format!("print cover: {e}")));
+            return out;
+        }
+    };
+    preflight(&cdoc, &cover, spec, "cover", diags);
+    out.timings.push(("print: cover", clock.elapsed()));
+    out.interior = Some(interior);
+    out.cover = Some(cover);
+    out
+}
+
+/// Pages each of `parts` parts took: from the page of its label `part-i` to the next part's
+/// or the colophon's. Empty when a label cannot be found (a theme without them).
+fn part_pages(doc: &PagedDocument, parts: usize) -> Vec<u32> {
+    use typst::introspection::Introspector;
+    let intro = doc.introspector();
+    let page_of = |name: &str| -> Option<usize> {
+        let label = typst::foundations::Label::new(typst::utils::PicoStr::intern(name))?;
+        let loc = intro.query_label(label).ok()?.location()?;
+        intro.page(loc).map(|p| p.get())
+    };
+    let mut starts = Vec::with_capacity(parts + 1);
+    for i in 0..parts {
+        match page_of(&format!("part-{i}")) {
+            Some(p) => starts.push(p),
+            None => return Vec::new(),
+        }
+    }
+    match page_of("colophon") {
+        Some(p) => starts.push(p),
+        None => return Vec::new(),
+    }
+    starts
+        .windows(2)
+        .map(|w| w[1].saturating_sub(w[0]) as u32)
+        .collect()
+}
+
+/// Preflight of a print file: fonts embedded and subset, text inside the safe area.
+fn preflight(
+    doc: &PagedDocument,
+    pdf: &[u8],
+    spec: &print::PrintSpec,
+    what: &str,
+    diags: &mut Vec<Diagnostic>,
+) {
+    match print::preflight_fonts(pdf) {
+        Ok(problems) => diags.extend(problems.into_iter().map(|p| {
+            Diagnostic::warning("preflight", format!("{what}: {p}"))
+                .hint("use TrueType or OpenType fonts that allow embedding and subsetting")
+        })),
+        Err(e) => diags.push(Diagnostic::warning("preflight", format!("{what}: {e}"))),
+    }
+    if what == "print interior" {
+        for (page, text) in print::text_outside_safe_area(doc, spec) {
+            diags.push(Diagnostic::warning(
+                "preflight",
+                format!(
+                    "{what}: page {page}: text «{text}» comes closer than {} mm to the trim",
+                    print::SAFE_MM
+                ),
+            ).hint("printers cut with a tolerance of a few millimetres: keep text inside the safe area"));
+        }
     }
 }
 
@@ -226,6 +649,7 @@ fn world(
     ctx: &Context,
     mode: Mode,
     samples: &[&str],
+    print: Option<serde_json::Value>,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Arc<BookWorld>> {
     let fonts = match fonts(ctx) {
@@ -244,7 +668,7 @@ fn world(
     };
     // The cover shows only metadata: it gets no parts, so typst does not parse the whole book.
     let meta_only;
-    let view_ctx = if mode == Mode::Cover {
+    let view_ctx = if mode == Mode::Cover || mode == Mode::Spread {
         meta_only = Context {
             book: crate::model::Book {
                 meta: ctx.book.meta.clone(),
@@ -259,7 +683,10 @@ fn world(
     } else {
         ctx
     };
-    let (view, view_diags) = view::book_view(view_ctx, samples);
+    let (mut view, view_diags) = view::book_view(view_ctx, samples);
+    if let Some(print) = print {
+        view["print"] = print;
+    }
     let failed = view_diags.iter().any(|d| d.is_error());
     diags.extend(view_diags);
     if failed {
@@ -304,7 +731,7 @@ fn compile_with(
     samples: &[&str],
     diags: &mut Vec<Diagnostic>,
 ) -> Option<PagedDocument> {
-    let world = world(ctx, mode, samples, diags)?;
+    let world = world(ctx, mode, samples, None, diags)?;
     typeset(ctx, &world, diags)
 }
 
@@ -410,11 +837,24 @@ fn render_pdf(
         return None;
     }
     // Built even when the standards are wrong, so every config mistake is reported at once.
-    let world = world(ctx, Mode::Book, &[], diags);
+    let world = world(ctx, Mode::Book, &[], None, diags);
     let (standards, world) = (standards?, world?);
     lap("check and prepare data");
     let doc = typeset(ctx, &world, diags)?;
     lap("typeset (typst)");
+    let pdf = export(ctx, &world, &doc, standards, diags);
+    lap("export (typst-pdf)");
+    pdf
+}
+
+/// Write a typeset document as PDF with the book's metadata and standards.
+fn export(
+    ctx: &Context,
+    world: &BookWorld,
+    doc: &PagedDocument,
+    standards: PdfStandards,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Vec<u8>> {
     let meta = &ctx.book.meta;
     let ident = meta
         .identifier
@@ -428,14 +868,16 @@ fn render_pdf(
         tagged: true,
         ..PdfOptions::default()
     };
+    // On the guard thread like the compile (a document's pages are shared, so the clone is
+    // cheap).
+    let doc = doc.clone();
     let pdf = guard::run("PDF export", &theme_file(ctx, TEMPLATE), move || {
         typst_pdf::pdf(&doc, &options)
     });
-    lap("export (typst-pdf)");
     match pdf {
         Ok(Ok(bytes)) => Some(bytes),
         Ok(Err(errors)) => {
-            diags.extend(errors.iter().map(|e| typst_diagnostic(ctx, &world, e)));
+            diags.extend(errors.iter().map(|e| typst_diagnostic(ctx, world, e)));
             None
         }
         Err(d) => {

@@ -13,6 +13,12 @@
 //!   (`contents`, `colophon`, …) in the book's language;
 //! - `parts`: `{label, title, title-plain, blocks}`; `colophon`: `{sources: [{path, number,
 //!   sha256}], date, version}`; `sample`: paragraphs for reference renders;
+//! - `print` (modes `print` and `spread` only): the print geometry in points — `media`,
+//!   `trim` (`{width, height}`), `offset` (media edge to trim), `bleed`, `marks`; for the
+//!   interior `inside`, `outside`, `top`, `bottom`, `pad-to`; for the cover `spine`,
+//!   `spine-text` (whether it holds text), `spine-dir` (`ttb`/`btt`), `blurb`, `barcode`
+//!   (`{bars: [[start, width]…] in modules, digits, text}` or `none`); `volume`: `none` or
+//!   the volume's title;
 //! - nodes have a kind `k`: inline `t` (text), `ltr` (an isolated Latin run), `emph`, `strong`,
 //!   `link` (`url`), `code`, `br`, `note` (`b`: blocks); blocks `p`, `h` (`level`), `quote`,
 //!   `list` (`start`: `none` for bullets, `items`), `pre` (code block), `break`. Text is in `s`,
@@ -77,6 +83,10 @@ pub enum Mode {
     Cover,
     /// Sample paragraphs on a small page (reference renders).
     Sample,
+    /// The print interior: the book at the media size, content offset by the bleed (`print`).
+    Print,
+    /// The print cover: back, spine and front on one spread (`print`).
+    Spread,
 }
 
 impl Mode {
@@ -86,6 +96,8 @@ impl Mode {
             Mode::Book => "book",
             Mode::Cover => "cover",
             Mode::Sample => "sample",
+            Mode::Print => "print",
+            Mode::Spread => "spread",
         }
     }
 }
