@@ -69,10 +69,17 @@ def main():
         "",
     ]
     text = open(RESULTS, encoding="utf-8").read() if os.path.exists(RESULTS) else ""
+    new = "\n".join(section).rstrip() + "\n"
     if HEAD in text:
-        text = text[: text.index(HEAD)]
+        # Replace only this section: up to the next `## ` heading, the rest stays.
+        start = text.index(HEAD)
+        end = text.find("\n## ", start + len(HEAD))
+        rest = text[end + 1 :] if end != -1 else ""
+        text = text[:start] + new + ("\n" + rest if rest else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + new
     with open(RESULTS, "w", encoding="utf-8") as f:
-        f.write(text.rstrip("\n") + "\n\n" + "\n".join(section))
+        f.write(text)
     print("\n".join(section))
 
 

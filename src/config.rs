@@ -350,6 +350,9 @@ pub struct PrintConfig {
     pub spine_text: Option<String>,
     /// Text on the back cover (default: the subtitle).
     pub blurb: Option<String>,
+    /// What the printer prints the interior in: `colour` (default) or `grey` (black and white:
+    /// the preflight then names every image and colour fill that is not grey).
+    pub colour: Option<String>,
 }
 
 /// `[[volume]]`: one volume of the print edition.

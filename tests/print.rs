@@ -416,3 +416,47 @@ fn max_pages_splits_a_long_series_into_whole_volumes() {
     // EPUB and HTML stay one book; the reading PDF too.
     assert!(output.join("book.pdf").is_file());
 }
+
+/// A printer that prints grey (`colour = "grey"`): the preflight names the colour image; with
+/// the default (colour) it says nothing about colour.
+#[test]
+fn grey_printing_preflight_names_colour_images() {
+    // A 2×2 red PNG.
+    const PNG: &[u8] = &[
+        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44,
+        0x52, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x02, 0x08, 0x02, 0x00, 0x00, 0x00, 0xfd,
+        0xd4, 0x9a, 0x73, 0x00, 0x00, 0x00, 0x10, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8,
+        0xcf, 0xc0, 0x00, 0x44, 0x0c, 0x10, 0x0a, 0x00, 0x1f, 0xee, 0x03, 0xfd, 0x8b, 0x5f, 0x14,
+        0xd4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+    ];
+    let part = "+++\ntitle = \"صور\"\npart = 1\n+++\n\nنص قبل الصورة.\n\n![صورة حمراء](red.png)\n\nنص بعدها.\n";
+    let book = book_with(&[("001.md", part.as_bytes()), ("red.png", PNG)]);
+    let colour_warnings = |toml: &str| -> Vec<String> {
+        std::fs::write(book.path().join("publish.toml"), toml).unwrap();
+        let out = publish()
+            .args(["--format", "pdf", "--diagnostics", "json", "--book"])
+            .arg(book.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{stderr}");
+        stderr
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|d| d["code"] == "preflight")
+            .map(|d| d["message"].as_str().unwrap_or("").to_owned())
+            .filter(|m| m.contains("colour"))
+            .collect()
+    };
+    let grey = colour_warnings("[print]\ncolour = \"grey\"\n");
+    assert!(
+        grey.iter().any(|m| m.contains("1 image(s) are in colour")),
+        "{grey:?}"
+    );
+    // Black text and grey rules are not colour: no page is named.
+    assert!(
+        !grey.iter().any(|m| m.contains("draws in colour")),
+        "{grey:?}"
+    );
+    assert!(colour_warnings("[print]\n").is_empty());
+}

@@ -455,6 +455,16 @@ fn preflight(
         })),
         Err(e) => diags.push(Diagnostic::warning("preflight", format!("{what}: {e}"))),
     }
+    if what == "print interior" && spec.grey {
+        match print::preflight_grey(pdf) {
+            Ok(problems) => diags.extend(problems.into_iter().map(|p| {
+                Diagnostic::warning("preflight", format!("{what}: {p}"))
+                    .file("publish.toml")
+                    .hint("`[print] colour = \"grey\"`: the printer prints black and white")
+            })),
+            Err(e) => diags.push(Diagnostic::warning("preflight", format!("{what}: {e}"))),
+        }
+    }
     if what == "print interior" {
         for (page, text) in print::text_outside_safe_area(doc, spec) {
             diags.push(Diagnostic::warning(

@@ -135,6 +135,8 @@ pub struct PrintSpec {
     pub blurb: Option<String>,
     /// The EAN-13 of the ISBN, when the identifier is one.
     pub isbn: Option<[u8; 13]>,
+    /// The printer prints the interior in grey only (`colour = "grey"`).
+    pub grey: bool,
 }
 
 impl PrintSpec {
@@ -419,6 +421,15 @@ fn resolve(p: &PrintConfig, config: &Config) -> Result<PrintSpec, String> {
             ));
         }
     };
+    let grey = match p.colour.as_deref() {
+        None | Some("colour" | "color") => false,
+        Some("grey" | "gray") => true,
+        Some(other) => {
+            return Err(format!(
+                "`[print] colour` = \"{other}\": use colour or grey"
+            ));
+        }
+    };
     let isbn = match &config.book.identifier {
         Some(id) => crate::barcode::isbn_from_identifier(id)
             .map_err(|e| format!("`[book] identifier`: {e}"))?,
@@ -435,6 +446,7 @@ fn resolve(p: &PrintConfig, config: &Config) -> Result<PrintSpec, String> {
         spine_text,
         blurb: p.blurb.clone(),
         isbn,
+        grey,
     })
 }
 
@@ -613,6 +625,102 @@ pub fn set_boxes(pdf: &[u8], boxes: Boxes) -> Result<Vec<u8>, String> {
     doc.save_to(&mut out)
         .map_err(|e| format!("cannot write the PDF: {e}"))?;
     Ok(out)
+}
+
+/// Preflight for a printer that prints in grey: every image whose colour space has colour
+/// (RGB, CMYK, ICC profiles of 3 or 4 components, indexed over those) and every page that
+/// sets a fill or stroke colour whose components differ. Returns the problems found.
+pub fn preflight_grey(pdf: &[u8]) -> Result<Vec<String>, String> {
+    use lopdf::{Document, Object};
+    let doc = Document::load_mem(pdf).map_err(|e| format!("cannot read the PDF: {e}"))?;
+    // The number of colour components of a colour space object (1 for grey).
+    let components = |cs: &Object| -> usize {
+        let mut cs = cs.clone();
+        for _ in 0..4 {
+            if let Ok(id) = cs.as_reference() {
+                match doc.get_object(id) {
+                    Ok(o) => cs = o.clone(),
+                    Err(_) => return 1,
+                }
+            }
+            match &cs {
+                Object::Name(n) => {
+                    return match n.as_slice() {
+                        b"DeviceRGB" | b"CalRGB" | b"Lab" => 3,
+                        b"DeviceCMYK" => 4,
+                        _ => 1,
+                    };
+                }
+                Object::Array(a) => match a.first().and_then(|o| o.as_name().ok()) {
+                    Some(b"ICCBased") => {
+                        let n = a
+                            .get(1)
+                            .and_then(|o| o.as_reference().ok())
+                            .and_then(|id| doc.get_object(id).ok())
+                            .and_then(|o| o.as_stream().ok())
+                            .and_then(|s| s.dict.get(b"N").ok())
+                            .and_then(|n| n.as_i64().ok())
+                            .unwrap_or(1);
+                        return n.max(1) as usize;
+                    }
+                    Some(b"Indexed") => match a.get(1) {
+                        Some(base) => cs = base.clone(),
+                        None => return 1,
+                    },
+                    Some(b"CalRGB" | b"Lab") => return 3,
+                    _ => return 1,
+                },
+                _ => return 1,
+            }
+        }
+        1
+    };
+    let mut problems = Vec::new();
+    let mut images = 0usize;
+    for obj in doc.objects.values() {
+        let Ok(stream) = obj.as_stream() else {
+            continue;
+        };
+        if stream.dict.get(b"Subtype").and_then(Object::as_name).ok() != Some(&b"Image"[..]) {
+            continue;
+        }
+        if let Ok(cs) = stream.dict.get(b"ColorSpace")
+            && components(cs) > 1
+        {
+            images += 1;
+        }
+    }
+    if images > 0 {
+        problems.push(format!(
+            "{images} image(s) are in colour; the printer prints grey (convert them, or leave the conversion to the printer knowingly)"
+        ));
+    }
+    for (number, id) in doc.get_pages() {
+        let Ok(content) = doc.get_and_decode_page_content(id) else {
+            continue;
+        };
+        let coloured = content.operations.iter().any(|op| {
+            matches!(
+                op.operator.as_str(),
+                "rg" | "RG" | "sc" | "SC" | "scn" | "SCN" | "k" | "K"
+            ) && {
+                let v: Vec<f32> = op
+                    .operands
+                    .iter()
+                    .filter_map(|o| o.as_float().ok())
+                    .collect();
+                match v.len() {
+                    3 => (v[0] - v[1]).abs() > 0.01 || (v[1] - v[2]).abs() > 0.01,
+                    4 => v[0].abs() > 0.01 || v[1].abs() > 0.01 || v[2].abs() > 0.01,
+                    _ => false,
+                }
+            }
+        });
+        if coloured {
+            problems.push(format!("page {number} draws in colour"));
+        }
+    }
+    Ok(problems)
 }
 
 /// Preflight of a finished PDF: every font embedded and subset. Returns the problems found.
