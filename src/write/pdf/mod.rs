@@ -448,22 +448,25 @@ fn preflight(
     what: &str,
     diags: &mut Vec<Diagnostic>,
 ) {
-    match print::preflight_fonts(pdf) {
-        Ok(problems) => diags.extend(problems.into_iter().map(|p| {
-            Diagnostic::warning("preflight", format!("{what}: {p}"))
-                .hint("use TrueType or OpenType fonts that allow embedding and subsetting")
-        })),
-        Err(e) => diags.push(Diagnostic::warning("preflight", format!("{what}: {e}"))),
-    }
-    if what == "print interior" && spec.grey {
-        match print::preflight_grey(pdf) {
-            Ok(problems) => diags.extend(problems.into_iter().map(|p| {
+    // The file is parsed once for every check that reads its objects.
+    match lopdf::Document::load_mem(pdf) {
+        Ok(parsed) => {
+            diags.extend(print::preflight_fonts(&parsed).into_iter().map(|p| {
                 Diagnostic::warning("preflight", format!("{what}: {p}"))
-                    .file("publish.toml")
-                    .hint("`[print] colour = \"grey\"`: the printer prints black and white")
-            })),
-            Err(e) => diags.push(Diagnostic::warning("preflight", format!("{what}: {e}"))),
+                    .hint("use TrueType or OpenType fonts that allow embedding and subsetting")
+            }));
+            if what == "print interior" && spec.grey {
+                diags.extend(print::preflight_grey(&parsed).into_iter().map(|p| {
+                    Diagnostic::warning("preflight", format!("{what}: {p}"))
+                        .file("publish.toml")
+                        .hint("`[print] colour = \"grey\"`: the printer prints black and white")
+                }));
+            }
         }
+        Err(e) => diags.push(Diagnostic::warning(
+            "preflight",
+            format!("{what}: cannot read the PDF: {e}"),
+        )),
     }
     if what == "print interior" {
         for (page, text) in print::text_outside_safe_area(doc, spec) {

@@ -630,9 +630,8 @@ pub fn set_boxes(pdf: &[u8], boxes: Boxes) -> Result<Vec<u8>, String> {
 /// Preflight for a printer that prints in grey: every image whose colour space has colour
 /// (RGB, CMYK, ICC profiles of 3 or 4 components, indexed over those) and every page that
 /// sets a fill or stroke colour whose components differ. Returns the problems found.
-pub fn preflight_grey(pdf: &[u8]) -> Result<Vec<String>, String> {
-    use lopdf::{Document, Object};
-    let doc = Document::load_mem(pdf).map_err(|e| format!("cannot read the PDF: {e}"))?;
+pub fn preflight_grey(doc: &lopdf::Document) -> Vec<String> {
+    use lopdf::Object;
     // The number of colour components of a colour space object (1 for grey).
     let components = |cs: &Object| -> usize {
         let mut cs = cs.clone();
@@ -720,13 +719,12 @@ pub fn preflight_grey(pdf: &[u8]) -> Result<Vec<String>, String> {
             problems.push(format!("page {number} draws in colour"));
         }
     }
-    Ok(problems)
+    problems
 }
 
 /// Preflight of a finished PDF: every font embedded and subset. Returns the problems found.
-pub fn preflight_fonts(pdf: &[u8]) -> Result<Vec<String>, String> {
-    use lopdf::{Document, Object};
-    let doc = Document::load_mem(pdf).map_err(|e| format!("cannot read the PDF: {e}"))?;
+pub fn preflight_fonts(doc: &lopdf::Document) -> Vec<String> {
+    use lopdf::Object;
     let mut problems = Vec::new();
     for obj in doc.objects.values() {
         let Ok(dict) = obj.as_dict() else { continue };
@@ -752,7 +750,7 @@ pub fn preflight_fonts(pdf: &[u8]) -> Result<Vec<String>, String> {
             problems.push(format!("font {name} is embedded whole, not subset"));
         }
     }
-    Ok(problems)
+    problems
 }
 
 #[cfg(test)]
