@@ -28,18 +28,9 @@ fn seed_book() -> tempfile::TempDir {
 }
 
 fn run(program: &str, args: &[&str], path: &Path) -> String {
-    let out = Command::new(program)
-        .args(args)
-        .arg(path)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
-    assert!(
-        out.status.success(),
-        "{program} {args:?} failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let mut args = args.to_vec();
+    args.push(path.to_str().expect("a UTF-8 path"));
+    run_tool(program, &args)
 }
 
 fn pdftotext(pdf: &Path, raw: bool) -> String {

@@ -7,7 +7,6 @@ mod common;
 
 use common::*;
 use std::path::Path;
-use std::process::Command;
 
 const MM: f64 = 72.0 / 25.4;
 
@@ -16,20 +15,6 @@ fn tools() -> bool {
         && require_tool("pdfinfo", &["-v"], "apt-get install poppler-utils")
         && require_tool("pdftoppm", &["-v"], "apt-get install poppler-utils")
         && require_tool("zbarimg", &["--version"], "apt-get install zbar-tools")
-}
-
-fn run(program: &str, args: &[&str]) -> String {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
-    assert!(
-        out.status.success(),
-        "{program} {args:?} failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn seed_book(toml: &str) -> tempfile::TempDir {
@@ -41,7 +26,7 @@ fn seed_book(toml: &str) -> tempfile::TempDir {
 
 /// `pdfinfo -box` of every page: for each page, the boxes by name as `[x0, y0, x1, y1]`.
 fn boxes(pdf: &Path) -> Vec<std::collections::BTreeMap<String, [f64; 4]>> {
-    let info = run("pdfinfo", &[pdf.to_str().unwrap()]);
+    let info = run_tool("pdfinfo", &[pdf.to_str().unwrap()]);
     let pages: usize = info
         .lines()
         .find_map(|l| l.strip_prefix("Pages:"))
@@ -49,7 +34,7 @@ fn boxes(pdf: &Path) -> Vec<std::collections::BTreeMap<String, [f64; 4]>> {
         .trim()
         .parse()
         .unwrap();
-    let out = run(
+    let out = run_tool(
         "pdfinfo",
         &[
             "-box",
@@ -135,13 +120,13 @@ fn print_interior_and_cover_have_the_boxes_a_printer_needs() {
         );
     }
     for pdf in [&interior, &cover] {
-        let check = run("qpdf", &["--check", pdf.to_str().unwrap()]);
+        let check = run_tool("qpdf", &["--check", pdf.to_str().unwrap()]);
         assert!(
             check.contains("No syntax or stream encoding errors"),
             "{check}"
         );
         // The PDF/A claim and the structure tree survive the post-pass.
-        let qdf = run(
+        let qdf = run_tool(
             "qpdf",
             &[
                 "--qdf",
@@ -174,7 +159,7 @@ fn print_interior_and_cover_have_the_boxes_a_printer_needs() {
 
     // The barcode scans as the ISBN.
     let png = book.path().join("cover");
-    run(
+    run_tool(
         "pdftoppm",
         &[
             "-r",
@@ -185,7 +170,7 @@ fn print_interior_and_cover_have_the_boxes_a_printer_needs() {
             png.to_str().unwrap(),
         ],
     );
-    let scanned = run(
+    let scanned = run_tool(
         "zbarimg",
         &[
             "--quiet",
@@ -270,14 +255,14 @@ fn text(pdf: &Path, pages: Option<(usize, usize)>) -> String {
     args.push("-".into());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     // poppler wraps runs of each direction in bidi controls; the text is what is compared.
-    run("pdftotext", &args)
+    run_tool("pdftotext", &args)
         .chars()
         .filter(|c| !matches!(*c as u32, 0x200E | 0x200F | 0x202A..=0x202E | 0x2066..=0x2069))
         .collect()
 }
 
 fn page_count(pdf: &Path) -> usize {
-    run("pdfinfo", &[pdf.to_str().unwrap()])
+    run_tool("pdfinfo", &[pdf.to_str().unwrap()])
         .lines()
         .find_map(|l| l.strip_prefix("Pages:"))
         .unwrap()

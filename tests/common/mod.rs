@@ -169,3 +169,19 @@ pub fn textlayer_measure() -> Option<PathBuf> {
         .find(|d| d.join("measure.py").is_file() && d.join("node_modules/pdfjs-dist").is_dir())
         .map(|d| d.join("measure.py"))
 }
+
+/// Run an external tool, which must succeed; its standard output as text (the failure shows
+/// both outputs).
+pub fn run_tool(program: &str, args: &[&str]) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
