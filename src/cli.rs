@@ -119,8 +119,11 @@ pub enum FormatArg {
     Epub,
     /// HTML site.
     Html,
-    /// All three.
+    /// All three (the print edition comes with the PDF when `[print]` is configured).
     All,
+    /// The print edition alone: interior and cover (or volumes), without the reading PDF
+    /// (`[print]` defaults when the table is absent).
+    Print,
 }
 
 /// `--diagnostics` values.
@@ -149,11 +152,16 @@ impl Cli {
                 FormatArg::Epub => &[OutputFormat::Epub],
                 FormatArg::Html => &[OutputFormat::Html],
                 FormatArg::All => &OutputFormat::ALL,
+                FormatArg::Print => &[OutputFormat::Print],
             };
             out.extend(add);
         }
         out.sort();
         out.dedup();
+        // The PDF already makes the print edition: typesetting it twice helps nobody.
+        if out.contains(&OutputFormat::Pdf) && out.contains(&OutputFormat::Print) {
+            out.retain(|f| *f != OutputFormat::Print);
+        }
         out
     }
 }
@@ -173,5 +181,29 @@ impl From<&Cli> for publish::Options {
             check_only,
             check_print,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn formats(args: &[&str]) -> Vec<OutputFormat> {
+        Cli::try_parse_from(std::iter::once("publish").chain(args.iter().copied()))
+            .unwrap()
+            .formats()
+    }
+
+    #[test]
+    fn print_alone_or_folded_into_the_pdf() {
+        assert_eq!(formats(&["--format", "print"]), [OutputFormat::Print]);
+        // The PDF makes the print edition already: asking for both typesets it once.
+        assert_eq!(formats(&["--format", "pdf,print"]), [OutputFormat::Pdf]);
+        assert_eq!(
+            formats(&["--format", "print,epub"]),
+            [OutputFormat::Epub, OutputFormat::Print]
+        );
+        assert_eq!(formats(&[]), OutputFormat::ALL);
     }
 }

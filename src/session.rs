@@ -149,7 +149,9 @@ impl Session {
         self.pool = Some(pool);
         // typst's memoised layouts survive between builds (an unchanged paragraph is not laid
         // out again); entries unused for EVICT_AGE builds are dropped so memory stays bounded.
-        if self.opts.formats.contains(&OutputFormat::Pdf) {
+        if self.opts.formats.contains(&OutputFormat::Pdf)
+            || self.opts.formats.contains(&OutputFormat::Print)
+        {
             typst::comemo::evict(EVICT_AGE);
         }
         diag::sort_dedup(&mut outcome.diagnostics);

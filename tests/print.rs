@@ -216,6 +216,31 @@ fn without_bleed_the_boxes_are_the_trim() {
 }
 
 #[test]
+fn format_print_builds_the_print_edition_alone_with_the_defaults() {
+    if !tools() {
+        return;
+    }
+    // No `[print]` table: `--format print` uses its defaults (A5, no bleed), as `check --print`.
+    let book = seed_book("");
+    let out = publish()
+        .args(["--format", "print", "--book"])
+        .arg(book.path())
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(stderr.contains("print: book-print.pdf has"), "{stderr}");
+    let dir = book.path().join("output");
+    assert!(!dir.join("book.pdf").exists(), "no reading PDF");
+    assert!(dir.join("book-cover.pdf").is_file());
+    for b in &boxes(&dir.join("book-print.pdf")) {
+        assert!(
+            close(b["TrimBox"], [0.0, 0.0, 148.0 * MM, 210.0 * MM]),
+            "{b:?}"
+        );
+    }
+}
+
+#[test]
 fn print_config_errors_exit_2_naming_the_key() {
     for (toml, key) in [
         ("[print]\nbleed = \"30mm\"\n", "[print] bleed"),

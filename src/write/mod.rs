@@ -20,18 +20,22 @@ pub enum OutputFormat {
     Epub,
     /// A static HTML site.
     Html,
+    /// The print edition alone (interior and cover, or volumes), without the reading PDF:
+    /// `--format print`. `Pdf` already includes it when `[print]` is configured.
+    Print,
 }
 
 impl OutputFormat {
-    /// All formats.
+    /// All formats a book has (`--format all`); the print edition comes with `Pdf`.
     pub const ALL: [OutputFormat; 3] = [OutputFormat::Pdf, OutputFormat::Epub, OutputFormat::Html];
 
-    /// Lower-case name (`pdf`, `epub`, `html`).
+    /// Lower-case name (`pdf`, `epub`, `html`, `print`).
     pub fn name(self) -> &'static str {
         match self {
             OutputFormat::Pdf => "pdf",
             OutputFormat::Epub => "epub",
             OutputFormat::Html => "html",
+            OutputFormat::Print => "print",
         }
     }
 }
@@ -92,13 +96,14 @@ pub fn render(format: OutputFormat, ctx: &Context) -> Rendered {
         OutputFormat::Pdf => pdf::render(ctx),
         OutputFormat::Epub => epub::render(ctx),
         OutputFormat::Html => html::render(ctx),
+        OutputFormat::Print => pdf::render_print_only(ctx),
     }
 }
 
 /// The checks a format makes of the model before rendering (used by `publish check`).
 pub fn check(format: OutputFormat, ctx: &Context) -> Vec<Diagnostic> {
     match format {
-        OutputFormat::Pdf => pdf::check(ctx),
+        OutputFormat::Pdf | OutputFormat::Print => pdf::check(ctx),
         OutputFormat::Epub | OutputFormat::Html => Vec::new(),
     }
 }

@@ -81,33 +81,50 @@ pub fn render(ctx: &Context) -> Rendered {
     }
 }
 
+/// `--format print`: the print edition alone — interior and cover, or one of each per volume —
+/// without the reading PDF. Without a `[print]` table its defaults apply, as for `check --print`.
+pub fn render_print_only(ctx: &Context) -> Rendered {
+    let printed = print_with_defaults(ctx);
+    Rendered {
+        artifact: printed.files.map(Artifact::Files),
+        diagnostics: printed.diagnostics,
+        timings: printed.timings,
+        notes: printed.notes,
+    }
+}
+
 /// `publish check --print`: typeset the print interior and cover (with the `[print]` table, or
 /// its defaults) and return the preflight's diagnostics and the log figures; nothing is written.
 pub fn check_print(ctx: &Context) -> (Vec<Diagnostic>, Vec<String>) {
+    let printed = print_with_defaults(ctx);
+    (printed.diagnostics, printed.notes)
+}
+
+/// The print edition with the `[print]` table, or its defaults when the table is absent; a
+/// failure without an error of its own gets one.
+fn print_with_defaults(ctx: &Context) -> Printed {
     let mut config = ctx.config.clone();
     config.print.get_or_insert_with(Default::default);
-    match print::spec(&config) {
-        Ok(Some(spec)) => {
-            let printed = render_print(ctx, &spec);
-            let mut diags = printed.diagnostics;
-            if printed.files.is_none() && !diags.iter().any(|d| d.is_error()) {
-                diags.push(Diagnostic::error(
-                    "print",
-                    "the print edition could not be typeset",
-                ));
-            }
-            (diags, printed.notes)
-        }
-        Ok(None) => (Vec::new(), Vec::new()),
-        Err(e) => (
-            vec![Diagnostic::error("config", e).file("publish.toml")],
-            Vec::new(),
-        ),
+    let mut printed = match print::spec(&config) {
+        Ok(Some(spec)) => render_print(ctx, &spec),
+        Ok(None) => Printed::default(),
+        Err(e) => Printed {
+            diagnostics: vec![Diagnostic::error("config", e).file("publish.toml")],
+            ..Printed::default()
+        },
+    };
+    if printed.files.is_none() && !printed.diagnostics.iter().any(|d| d.is_error()) {
+        printed.diagnostics.push(Diagnostic::error(
+            "print",
+            "the print edition could not be typeset",
+        ));
     }
+    printed
 }
 
 /// What the print production made: its files (absent on failure), diagnostics, timings and
 /// the figures for the log (page count, spine width, gutter).
+#[derive(Default)]
 struct Printed {
     files: Option<Vec<(String, Vec<u8>)>>,
     diagnostics: Vec<Diagnostic>,
@@ -300,8 +317,11 @@ struct PrintedOne {
 }
 
 /// Typeset one print interior and its cover. The gutter depends on the page count, which is
-/// known only after typesetting: the first pass uses the count estimated from the text, and
-/// a second pass runs only when the real count falls in another row of the gutter table.
+/// known only after typesetting: the one pass uses the count estimated from the text. A
+/// second pass runs only when the real count needs a *wider* inside margin than the estimate
+/// gave; when it needs a narrower one, the wider margin is kept (a binding is never harmed by
+/// more gutter) and the log says so — so each interior is laid out once in the usual case,
+/// which is what lets volumes typeset in parallel pay off.
 fn print_one(ctx: &Context, spec: &print::PrintSpec, volume: Option<&str>) -> PrintedOne {
     let mut out = PrintedOne::default();
     let diags = &mut out.diagnostics;
@@ -327,7 +347,7 @@ fn print_one(ctx: &Context, spec: &print::PrintSpec, volume: Option<&str>) -> Pr
         return out;
     };
     let pages = doc.pages().len() as u32;
-    if spec.gutter_for(pages) != spec.gutter_for(used) {
+    if spec.needs_relayout(used, pages) {
         used = pages;
         let Some(again) = typeset_at(used, diags) else {
             return out;
@@ -361,8 +381,16 @@ fn print_one(ctx: &Context, spec: &print::PrintSpec, volume: Option<&str>) -> Pr
     // The cover's spine holds the interior's leaves.
     let spine = print::spine_mm(pages, spec.paper);
     let gutter_mm = spec.gutter_for(used) / print::PT_PER_MM;
+    let table_mm = spec.gutter_for(pages) / print::PT_PER_MM;
+    let kept = if table_mm < gutter_mm {
+        format!(
+            " (the table asks {table_mm:.1} mm for {pages} pages; the estimate's wider margin is kept)"
+        )
+    } else {
+        String::new()
+    };
     out.note = Some(format!(
-        "has {pages} pages (pad-to {}), inside margin {gutter_mm:.1} mm; spine {spine:.2} mm \
+        "has {pages} pages (pad-to {}), inside margin {gutter_mm:.1} mm{kept}; spine {spine:.2} mm \
          ({} leaves of {})",
         spec.pad_to,
         pages.div_ceil(2),

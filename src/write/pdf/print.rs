@@ -160,6 +160,13 @@ impl PrintSpec {
     pub fn gutter_for(&self, pages: u32) -> f64 {
         gutter_for(&self.gutter, pages)
     }
+
+    /// Whether an interior laid out for `estimated` pages must be typeset again now that it
+    /// has `real` pages: only when the real count needs a wider inside margin. A narrower
+    /// need keeps the wider margin, so an over-estimate never costs a second layout.
+    pub fn needs_relayout(&self, estimated: u32, real: u32) -> bool {
+        self.gutter_for(real) > self.gutter_for(estimated)
+    }
 }
 
 /// The inside margin of the row of `table` that `pages` reaches.
@@ -771,6 +778,18 @@ mod tests {
         assert!((spine_mm(300, Paper::Ppi(444.0)) - 17.162).abs() < 1e-3);
         // 100 pages on 80 gsm is a 5 mm spine: too thin for text.
         assert!(spine_mm(100, Paper::Gsm(80)) < MIN_SPINE_TEXT_MM);
+    }
+
+    #[test]
+    fn relayout_only_for_a_wider_gutter() {
+        let s = config("[print]\n").unwrap().unwrap();
+        // The 1M-word benchmark's volumes: estimated 540 pages (24 mm), laid out in 487 (22 mm).
+        assert!(!s.needs_relayout(540, 487));
+        // Same row: never.
+        assert!(!s.needs_relayout(320, 480));
+        // Under-estimated across a row: the binding needs the wider margin.
+        assert!(s.needs_relayout(480, 520));
+        assert!(s.needs_relayout(60, 61));
     }
 
     #[test]
