@@ -154,6 +154,10 @@ impl Session {
         {
             typst::comemo::evict(EVICT_AGE);
         }
+        // The writers' own memo of rendered documents (on in `watch` and `serve`) likewise.
+        if write::memo::enabled() {
+            write::memo::evict(EVICT_AGE as u64);
+        }
         diag::sort_dedup(&mut outcome.diagnostics);
         outcome
     }

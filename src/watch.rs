@@ -69,6 +69,8 @@ pub fn watch(
     stop: &Arc<AtomicBool>,
     on_build: &mut dyn FnMut(&Rebuild<'_>),
 ) -> Result<(), Error> {
+    // Rendered documents are kept between rebuilds: an edit re-renders only what it touched.
+    crate::write::memo::enable();
     let book_dir = absolute(&session.options().book_dir);
     let filter = Filter {
         sources: absolute(&session.sources_dir()),
@@ -188,7 +190,7 @@ pub fn summary(r: &Rebuild<'_>) -> String {
         Err(e) => format!("failed ({e}); the last good outputs are kept"),
     };
     format!(
-        "{what} {result} in {:.2} s — {errors} error{}, {warnings} warning{}",
+        "{what} {result} in {:.3} s — {errors} error{}, {warnings} warning{}",
         r.elapsed.as_secs_f64(),
         if errors == 1 { "" } else { "s" },
         if warnings == 1 { "" } else { "s" },

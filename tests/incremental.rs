@@ -1,7 +1,8 @@
-//! Incremental builds equal cold builds, byte for byte: one [`publish::Session`] rebuilds after
-//! a pseudo-random sequence of edits (change a paragraph, add a part, delete a part, touch a
-//! file without changing it), and after each step its outputs are compared with a cold build
-//! of the same sources.
+//! Incremental builds equal cold builds, byte for byte: one [`publish::Session`] with the
+//! writers' memo on (as in `watch`) rebuilds after a pseudo-random sequence of edits (change a
+//! paragraph, add a part, delete a part, change the config, touch a file without changing it),
+//! and after each step its outputs are compared with a cold build of the same sources made by
+//! a fresh `publish` process (so no memo or cache of this one can leak into it).
 
 use publish::write::OutputFormat;
 use publish::{Options, Session};
@@ -52,8 +53,14 @@ fn incremental_builds_equal_cold_builds() {
     std::fs::write(&config, "[book]\ndate = \"2026-01-02\"\n").unwrap();
     let src = book.join("sources");
     let raw = std::fs::read_to_string(src.join("part-1.txt")).unwrap();
+    publish::write::memo::enable();
     let mut session = Session::new(options(&book, &config));
     assert!(session.build(&[]).result.is_ok());
+    assert!(
+        publish::write::memo::len() > 0,
+        "the writers memoise in a session"
+    );
+    let cold_out = tmp.path().join("cold");
     // A small linear congruential generator: the same "random" edits on every run.
     let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
     let mut next = move |n: u64| {
@@ -63,8 +70,8 @@ fn incremental_builds_equal_cold_builds() {
         (seed >> 33) % n
     };
     let mut extra: Vec<PathBuf> = Vec::new();
-    for step in 0..6 {
-        let changed: Vec<PathBuf> = match next(4) {
+    for step in 0..10 {
+        let changed: Vec<PathBuf> = match next(5) {
             0 => {
                 let p = src.join(if next(2) == 0 {
                     "part-1.txt"
@@ -96,6 +103,15 @@ fn incremental_builds_equal_cold_builds() {
                 std::fs::remove_file(&p).unwrap();
                 vec![p]
             }
+            3 => {
+                let digits = ["western", "persian", "arabic-indic"][next(3) as usize];
+                std::fs::write(
+                    &config,
+                    format!("[book]\ndate = \"2026-01-02\"\ndigits = \"{digits}\"\n"),
+                )
+                .unwrap();
+                vec![config.clone()]
+            }
             // Touched but unchanged, and reported as no particular path.
             _ => {
                 let p = src.join("part-1.txt");
@@ -105,18 +121,32 @@ fn incremental_builds_equal_cold_builds() {
         };
         let warm = session.build(&changed);
         assert!(warm.result.is_ok(), "step {step}: {:?}", warm.diagnostics);
-        // Only an edited or new part is parsed again; the others are reused.
         let reuse = session.reuse();
-        assert_eq!(
-            reuse.parsed,
-            usize::from(changed.first().is_some_and(|p| p.exists())),
-            "step {step}: {reuse:?}"
-        );
+        if changed == [config.clone()] {
+            // The readers depend on the config: a new config is read, and every part again.
+            assert!(reuse.settings_loaded, "step {step}: {reuse:?}");
+        } else {
+            // Only an edited or new part is parsed again; the others are reused.
+            assert_eq!(
+                reuse.parsed,
+                usize::from(changed.first().is_some_and(|p| p.exists())),
+                "step {step}: {reuse:?}"
+            );
+        }
+        // The warm output stays in place, so the next step also rebuilds over it.
         let warm_tree = tree(&book.join("output"));
-        std::fs::remove_dir_all(book.join("output")).unwrap();
-        let cold = publish::run(&options(&book, &config));
-        assert!(cold.result.is_ok(), "step {step}: {:?}", cold.diagnostics);
-        let cold_tree = tree(&book.join("output"));
+        let _ = std::fs::remove_dir_all(&cold_out);
+        let cold = std::process::Command::new(env!("CARGO_BIN_EXE_publish"))
+            .args(["--quiet", "--jobs", "2", "--format", "all", "--book"])
+            .arg(&book)
+            .arg("--config")
+            .arg(&config)
+            .arg("--output")
+            .arg(&cold_out)
+            .output()
+            .unwrap();
+        assert!(cold.status.success(), "step {step}: {cold:?}");
+        let cold_tree = tree(&cold_out);
         assert_eq!(
             warm_tree.keys().collect::<Vec<_>>(),
             cold_tree.keys().collect::<Vec<_>>(),

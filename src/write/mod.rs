@@ -3,6 +3,7 @@
 
 pub mod epub;
 pub mod html;
+pub mod memo;
 pub mod pdf;
 pub mod xhtml;
 
@@ -317,6 +318,12 @@ pub fn place(artifact: &Artifact, out_dir: &Path) -> std::io::Result<PathBuf> {
     })
 }
 
+/// Whether `path` is a regular file (not a link) holding exactly `bytes`.
+fn same_file_bytes(path: &Path, bytes: &[u8]) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file() && m.len() == bytes.len() as u64)
+        && std::fs::read(path).is_ok_and(|old| old == bytes)
+}
+
 /// The file that marks a folder publish made (the site), inside it: the only kind of folder a
 /// build replaces.
 pub const OUTPUT_MARKER: &str = ".publish-output";
@@ -361,12 +368,14 @@ pub fn place_with(
             let target = out_dir.join(name);
             // A folder is replaced whole: only one that an earlier build made (it holds our
             // marker), never a folder of the user's that happens to have the name.
+            let mut reuse_old = false;
             if let Ok(meta) = std::fs::symlink_metadata(&target) {
                 let ours = meta.is_dir()
                     && std::fs::symlink_metadata(target.join(OUTPUT_MARKER))
                         .is_ok_and(|m| m.is_file());
                 let empty = meta.is_dir()
                     && std::fs::read_dir(&target).is_ok_and(|mut d| d.next().is_none());
+                reuse_old = ours;
                 if !ours && !empty {
                     return Err(std::io::Error::new(
                         std::io::ErrorKind::AlreadyExists,
@@ -396,9 +405,19 @@ pub fn place_with(
                     std::fs::create_dir_all(parent)?;
                 }
             }
-            files
-                .par_iter()
-                .try_for_each(|(rel, bytes)| write_file(&tmp.path().join(rel), bytes))?;
+            // A file whose bytes equal the same file of the folder being replaced (one an
+            // earlier build made) is hard-linked from it instead of written and synced again:
+            // after an edit in a watch, only the pages that changed cost a write.
+            files.par_iter().try_for_each(|(rel, bytes)| {
+                let new = tmp.path().join(rel);
+                if reuse_old
+                    && same_file_bytes(&target.join(rel), bytes)
+                    && std::fs::hard_link(target.join(rel), &new).is_ok()
+                {
+                    return Ok(());
+                }
+                write_file(&new, bytes)
+            })?;
             write_file(
                 &tmp.path().join(OUTPUT_MARKER),
                 b"Made by publish: this folder is replaced whole on every build.\n",
@@ -592,6 +611,50 @@ mod tests {
         ];
         want.sort();
         assert_eq!(listing(d), want);
+    }
+
+    #[test]
+    fn a_rebuilt_folder_writes_only_the_files_that_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let site = |changed: &str| Artifact::Dir {
+            name: "html".into(),
+            files: vec![
+                ("a.html".into(), b"same".to_vec()),
+                ("b.html".into(), changed.as_bytes().to_vec()),
+                ("sub/c.html".into(), b"same too".to_vec()),
+            ],
+        };
+        let written = std::sync::Mutex::new(Vec::new());
+        let record = |path: &Path, bytes: &[u8]| {
+            written
+                .lock()
+                .unwrap()
+                .push(path.file_name().unwrap().to_string_lossy().into_owned());
+            std::fs::write(path, bytes)
+        };
+        place_with(&site("one"), dir.path(), &record).unwrap();
+        assert_eq!(
+            written.lock().unwrap().len(),
+            4,
+            "three files and the marker"
+        );
+        written.lock().unwrap().clear();
+        place_with(&site("two"), dir.path(), &record).unwrap();
+        let mut w = written.lock().unwrap().clone();
+        w.sort();
+        assert_eq!(w, [OUTPUT_MARKER, "b.html"]);
+        let read = |p: &str| std::fs::read_to_string(dir.path().join("html").join(p)).unwrap();
+        assert_eq!(
+            (read("a.html"), read("b.html")),
+            ("same".into(), "two".into())
+        );
+        assert_eq!(read("sub/c.html"), "same too");
+        assert_eq!(listing(dir.path()), vec!["html"]);
+        // A folder that is not ours is never a source of links (nor replaced).
+        let foreign = tempfile::tempdir().unwrap();
+        std::fs::create_dir(foreign.path().join("html")).unwrap();
+        std::fs::write(foreign.path().join("html/a.html"), b"same").unwrap();
+        assert!(place(&site("two"), foreign.path()).is_err());
     }
 
     #[test]

@@ -175,7 +175,19 @@ fn build(
                 .parts
                 .par_iter()
                 .zip(&nav_labels)
-                .map(|(part, label)| part_document(ctx, part, label, digits, image_files.clone()))
+                .map(|(part, label)| {
+                    // In a watch, an unchanged part's document is not rendered again.
+                    let key = super::memo::KeyBuilder::new("epub-part")
+                        .json(part)
+                        .str(label)
+                        .debug(&digits)
+                        .debug(&ctx.config.book.part_label)
+                        .debug(image_files.as_ref())
+                        .finish();
+                    super::memo::cached(key, || {
+                        part_document(ctx, part, label, digits, image_files.clone())
+                    })
+                })
                 .collect::<Vec<_>>()
         },
     );

@@ -9,7 +9,7 @@
 pub mod search;
 
 use super::xhtml::{self, Flavor, Options};
-use super::{Artifact, Rendered};
+use super::{Artifact, Rendered, memo};
 use crate::Context;
 use crate::diag::Diagnostic;
 use crate::model::{Book, Digits, LabelStyle, Part};
@@ -157,27 +157,36 @@ pub fn render(ctx: &Context) -> Rendered {
     // Each part is rendered twice (its own page; the whole-book page, with its headings one
     // level down and prefixed ids) and its words are split for the index: the parts are
     // independent, so that work runs in parallel, and only the index is built in order.
-    let rendered: Vec<PartWork> = site
+    // In a watch, a part whose inputs did not change is not rendered again (see `memo`).
+    let rendered: Vec<std::sync::Arc<PartWork>> = site
         .pages
         .par_iter()
-        .map(|page| site.render_part(page))
+        .map(|page| {
+            let key = memo::KeyBuilder::new("html-part")
+                .json(page.part)
+                .str(&page.file)
+                .debug(&site.digits)
+                .debug(site.images.as_ref())
+                .finish();
+            memo::cached(key, || std::sync::Arc::new(site.render_part(page)))
+        })
         .collect();
     let mut book_bodies = Vec::with_capacity(rendered.len());
     for (i, (page, work)) in site.pages.iter().zip(rendered).enumerate() {
-        diagnostics.extend(work.diagnostics);
+        diagnostics.extend(work.diagnostics.iter().cloned());
         let n = index.add_part(search::PartEntry {
             label: page.label.clone(),
             title: page.part.title_text(),
             href: page.file.clone(),
         });
-        for (anchor, text, words) in work.docs {
-            index.add_doc_words(n, anchor, text, words);
+        for (anchor, text, words) in &work.docs {
+            index.add_doc_words(n, anchor.clone(), text.clone(), words);
         }
         files.push((
             page.file.clone(),
             site.part_page(i, &work.page_body).into_bytes(),
         ));
-        book_bodies.push(work.book_body);
+        book_bodies.push(work);
     }
 
     files.push(("index.html".into(), site.index_page().into_bytes()));
@@ -237,11 +246,19 @@ fn site_images(ctx: &Context) -> (Vec<(String, Vec<u8>)>, xhtml::ImageFiles) {
                 a.media_type.as_str(),
                 "image/jpeg" | "image/png" | "image/webp"
             );
-            if scalable
-                && a.width > max_width
-                && let Some((bytes, w, h)) = scale_down(a, max_width)
-            {
-                return (id.clone(), bytes, w, h);
+            if scalable && a.width > max_width {
+                // The asset's id is the SHA-256 of its bytes: a watch scales each photo once.
+                let key = memo::KeyBuilder::new("html-scaled-image")
+                    .str(&a.id)
+                    .str(&a.media_type)
+                    .bytes(&max_width.to_le_bytes())
+                    .finish();
+                if let Some((bytes, w, h)) =
+                    memo::cached(key, || scale_down(a, max_width).map(std::sync::Arc::new))
+                        .map(|s| s.as_ref().clone())
+                {
+                    return (id.clone(), bytes, w, h);
+                }
             }
             let _ = name;
             (id.clone(), a.bytes.as_ref().clone(), a.width, a.height)
@@ -655,8 +672,8 @@ impl Site<'_> {
         out
     }
 
-    /// The whole book on one page; `bodies` are the parts' bodies rendered for it.
-    fn book_page(&self, bodies: &[String]) -> String {
+    /// The whole book on one page; `bodies` hold the parts' bodies rendered for it.
+    fn book_page(&self, bodies: &[std::sync::Arc<PartWork>]) -> String {
         let meta = &self.book.meta;
         let s = self.strings;
         let mut out = self.head(&meta.title, "");
@@ -691,7 +708,7 @@ impl Site<'_> {
                 "<article class=\"part\"{} aria-labelledby=\"{prefix}title\">\n<h2 id=\"{prefix}title\">{}</h2>\n{}</article>\n",
                 lang_dir_if_different(page.part, self.book),
                 self.part_heading(page, &opts),
-                body
+                body.book_body
             );
         }
         out.push_str("</main>\n");

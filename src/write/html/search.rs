@@ -166,15 +166,19 @@ impl Index {
 
     /// Add a document of part `part` and index its words.
     pub fn add_doc(&mut self, part: usize, anchor: &str, text: &str) {
-        self.add_doc_words(part, anchor.to_owned(), text.to_owned(), words(text));
+        self.add_doc_words(part, anchor.to_owned(), text.to_owned(), &words(text));
     }
 
     /// Add a document whose normalised words (see [`words`]) are already split, e.g. in
     /// parallel for several parts.
-    pub fn add_doc_words(&mut self, part: usize, anchor: String, text: String, words: Vec<String>) {
+    pub fn add_doc_words(&mut self, part: usize, anchor: String, text: String, words: &[String]) {
         let n = self.docs.len();
         for w in words {
-            push_once(self.words.entry(w).or_default(), n);
+            // A word already in the index is not copied again (books repeat their words).
+            match self.words.get_mut(w) {
+                Some(docs) => push_once(docs, n),
+                None => push_once(self.words.entry(w.clone()).or_default(), n),
+            }
         }
         self.docs.push(Doc { part, anchor, text });
     }

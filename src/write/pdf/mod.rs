@@ -733,6 +733,28 @@ fn world(
     if failed {
         return None;
     }
+    // Each part's blocks become its own input file; `book.json` keeps the parts' labels and
+    // titles and names the module to import (see `BookWorld::with_parts`).
+    let mut blocks = Vec::new();
+    if let Some(parts) = view.get_mut("parts").and_then(|p| p.as_array_mut()) {
+        for (i, part) in parts.iter_mut().enumerate() {
+            let Some(obj) = part.as_object_mut() else {
+                continue;
+            };
+            let body = obj.remove("blocks").unwrap_or_default();
+            match serde_json::to_vec(&body) {
+                Ok(json) => blocks.push(json),
+                Err(e) => {
+                    diags.push(Diagnostic::error(
+                        "pdf",
+                        format!("cannot serialise part {}: {e}", i + 1),
+                    ));
+                    return None;
+                }
+            }
+            obj.insert("module".into(), world::part_module(i).into());
+        }
+    }
     let data = match serde_json::to_vec(&view) {
         Ok(d) => d,
         Err(e) => {
@@ -751,14 +773,15 @@ fn world(
         ctx.book.meta.timestamp,
     ) {
         // The images are served as they are: JPEG is embedded without re-encoding.
-        Ok(w) => Some(Arc::new(w.with_images(view_ctx.book.assets.values().map(
-            |a| {
+        Ok(w) => Some(Arc::new(
+            w.with_images(view_ctx.book.assets.values().map(|a| {
                 (
                     format!("{}{}", view::IMAGE_DIR, a.file_name()),
                     typst::foundations::Bytes::new(a.bytes.as_ref().clone()),
                 )
-            },
-        )))),
+            }))
+            .with_parts(blocks),
+        )),
         Err(e) => {
             diags.push(Diagnostic::error("pdf", e));
             None

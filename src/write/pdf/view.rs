@@ -11,7 +11,9 @@
 //! - `page`: `{paper}` (a typst paper name) or `{width, height}` in points;
 //! - `digits`: the ten digit strings of generated numbers; `strings`: generated words
 //!   (`contents`, `colophon`, …) in the book's language;
-//! - `parts`: `{label, title, title-plain, blocks}`; `colophon`: `{sources: [{path, number,
+//! - `parts`: `{label, title, title-plain, blocks}` (the PDF writer moves each part's `blocks`
+//!   into its own file and leaves `module`, the path the template imports them from);
+//!   `colophon`: `{sources: [{path, number,
 //!   sha256}], date, version}`; `sample`: paragraphs for reference renders;
 //! - `print` (modes `print` and `spread` only): the print geometry in points — `media`,
 //!   `trim` (`{width, height}`), `offset` (media edge to trim), `bleed`, `marks`; for the

@@ -18,6 +18,14 @@ pub const MAIN_PATH: &str = "/book.typ";
 /// Virtual path of the book data read by the template with `json(...)`.
 pub const DATA_PATH: &str = "/publish/book.json";
 
+/// Virtual folder of the parts' own inputs (see [`BookWorld::with_parts`]).
+pub const PARTS_DIR: &str = "/publish/parts/";
+
+/// The virtual path of part `i`'s module, which the template imports for its `blocks`.
+pub fn part_module(i: usize) -> String {
+    format!("{PARTS_DIR}{i}.typ")
+}
+
 /// The theme's fonts, parsed once per run (see `Theme::font_set`) and shared by every world.
 #[derive(Debug)]
 pub struct FontSet {
@@ -67,8 +75,13 @@ pub struct BookWorld {
     data: Bytes,
     data_id: FileId,
     timestamp: i64,
-    /// The book's images at their virtual paths (`/publish/images/…`): the only other files.
-    images: std::collections::HashMap<FileId, Bytes>,
+    /// The book's images at their virtual paths (`/publish/images/…`) and each part's blocks
+    /// (`/publish/parts/<i>.json`): the only other files.
+    files: std::collections::HashMap<FileId, Bytes>,
+    /// One small module per part (`/publish/parts/<i>.typ`, written by us, holding no source
+    /// text) that loads that part's blocks: typst memoises a module's evaluation by the files
+    /// it read, so an unchanged part is neither parsed nor evaluated again in a watch.
+    modules: std::collections::HashMap<FileId, Source>,
 }
 
 /// The interned id of a path at the project root.
@@ -102,7 +115,8 @@ impl BookWorld {
             data: Bytes::new(data),
             data_id,
             timestamp,
-            images: Default::default(),
+            files: Default::default(),
+            modules: Default::default(),
         })
     }
 
@@ -110,7 +124,24 @@ impl BookWorld {
     pub fn with_images(mut self, images: impl IntoIterator<Item = (String, Bytes)>) -> Self {
         for (path, bytes) in images {
             if let Some(id) = file_id(&path) {
-                self.images.insert(id, bytes);
+                self.files.insert(id, bytes);
+            }
+        }
+        self
+    }
+
+    /// Give each part its own stable inputs: `blocks[i]` (JSON of the part's blocks) at
+    /// `/publish/parts/<i>.json`, and the module [`part_module`]`(i)` that loads it. The
+    /// template imports the module; an edit changes one part's files, so typst's memoised
+    /// evaluation and layout of every other part survive it.
+    pub fn with_parts(mut self, blocks: Vec<Vec<u8>>) -> Self {
+        for (i, json) in blocks.into_iter().enumerate() {
+            let (module, data) = (part_module(i), format!("{PARTS_DIR}{i}.json"));
+            if let (Some(mid), Some(did)) = (file_id(&module), file_id(&data)) {
+                // Only the path, which we make, is in the module: the part's text stays data.
+                let code = format!("#let blocks = json(\"{data}\")\n");
+                self.modules.insert(mid, Source::new(mid, code));
+                self.files.insert(did, Bytes::new(json));
             }
         }
         self
@@ -156,7 +187,9 @@ impl World for BookWorld {
     fn source(&self, id: FileId) -> FileResult<Source> {
         if id == self.main.id() {
             Ok(self.main.clone())
-        } else if id == self.data_id {
+        } else if let Some(m) = self.modules.get(&id) {
+            Ok(m.clone())
+        } else if id == self.data_id || self.files.contains_key(&id) {
             Err(FileError::NotSource)
         } else {
             Err(FileError::AccessDenied)
@@ -168,8 +201,10 @@ impl World for BookWorld {
             Ok(self.data.clone())
         } else if id == self.main.id() {
             Ok(Bytes::from_string(self.main.clone()))
-        } else if let Some(b) = self.images.get(&id) {
+        } else if let Some(b) = self.files.get(&id) {
             Ok(b.clone())
+        } else if let Some(m) = self.modules.get(&id) {
+            Ok(Bytes::from_string(m.clone()))
         } else {
             // The allow-list is the template and the data: nothing else exists.
             Err(FileError::AccessDenied)
@@ -213,6 +248,30 @@ mod tests {
             "/book.json",
             "/publish/../etc/hostname",
             "/fonts/x.ttf",
+        ] {
+            let id = file_id(path).unwrap();
+            assert!(w.file(id).is_err(), "{path}");
+            assert!(w.source(id).is_err(), "{path}");
+        }
+    }
+
+    #[test]
+    fn serves_each_part_as_a_module_and_its_data_only() {
+        let w = world().with_parts(vec![b"[]".to_vec(), b"[1]".to_vec()]);
+        let m = file_id(&part_module(1)).unwrap();
+        let src = w.source(m).unwrap();
+        // The module holds only the path we made; the part's data is a file, never a source.
+        assert_eq!(
+            src.text(),
+            "#let blocks = json(\"/publish/parts/1.json\")\n"
+        );
+        let data = file_id("/publish/parts/1.json").unwrap();
+        assert_eq!(w.file(data).unwrap().as_slice(), b"[1]");
+        assert!(w.source(data).is_err());
+        for path in [
+            "/publish/parts/2.typ",
+            "/publish/parts/2.json",
+            "/publish/parts/x",
         ] {
             let id = file_id(path).unwrap();
             assert!(w.file(id).is_err(), "{path}");
