@@ -938,3 +938,113 @@ fn browser_search_strips_prefixes_matches_phrases_counts_truly_and_pages() {
         "{para}"
     );
 }
+
+/// The `content` of `<meta name|property="key">` in `html`, unescaped, or `None`.
+fn meta_content(html: &str, attr: &str, key: &str) -> Option<String> {
+    let start = html.find(&format!("<meta {attr}=\"{key}\" content=\""))?
+        + format!("<meta {attr}=\"{key}\" content=\"").len();
+    let end = start + html[start..].find('"')?;
+    Some(
+        html[start..end]
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&amp;", "&"),
+    )
+}
+
+#[test]
+fn every_page_has_a_description_and_open_graph_tags() {
+    let book = book_from_dir(&fixture("html/series"));
+    let site = build_html(book.path());
+    let p1 = read(&site.join("part-1.html"));
+    let index = read(&site.join("index.html"));
+    let whole = read(&site.join("book.html"));
+    // A part: the opening of its text, cut at a word; an article.
+    let d1 = meta_content(&p1, "name", "description").expect("part description");
+    assert!(d1.starts_with("بدأت القصة في مدينةٍ قديمة"), "{d1}");
+    assert!(d1.chars().count() <= 161, "{d1}");
+    assert!(!d1.contains("[^1]") && !d1.contains('*'), "{d1}");
+    assert_eq!(
+        meta_content(&p1, "property", "og:description"),
+        Some(d1.clone())
+    );
+    assert_eq!(meta_content(&p1, "property", "og:type").unwrap(), "article");
+    assert_eq!(
+        meta_content(&p1, "property", "og:title").unwrap(),
+        "الجزء الأول: البداية في الموصل"
+    );
+    // The book's pages: the book's opening (no subtitle here); a book.
+    for (name, page) in [("index", &index), ("book", &whole)] {
+        assert_eq!(
+            meta_content(page, "name", "description").as_ref(),
+            Some(&d1),
+            "{name}"
+        );
+        assert_eq!(meta_content(page, "property", "og:type").unwrap(), "book");
+    }
+    for page in html_pages(&site) {
+        let html = read(&page);
+        let name = page.file_name().unwrap().to_string_lossy().into_owned();
+        for key in [
+            "og:title",
+            "og:type",
+            "og:description",
+            "og:locale",
+            "og:site_name",
+        ] {
+            assert!(
+                meta_content(&html, "property", key).is_some_and(|v| !v.is_empty()),
+                "{name}: no {key}"
+            );
+        }
+        assert_eq!(
+            meta_content(&html, "property", "og:locale").unwrap(),
+            "ar_AR"
+        );
+        assert_eq!(
+            meta_content(&html, "property", "og:site_name").unwrap(),
+            meta_content(&index, "property", "og:title").unwrap(),
+            "{name}"
+        );
+    }
+
+    // Text is data: quotes and markup in the subtitle, a title and the opening stay text.
+    let hostile = book_with(&[(
+        "01.md",
+        "+++\ntitle = \"\\\"><script>alert(1)</script>\"\npart = 1\n+++\n\nنص \"مقتبس\" <b>عريض</b> & 'مفرد' وكلمات أخرى.\n"
+            .as_bytes(),
+    )]);
+    std::fs::write(
+        hostile.path().join("publish.toml"),
+        "[book]\ntitle = \"كتاب <i>\"\nsubtitle = \"عنوان \\\"فرعي\\\" <meta name=x>\"\n",
+    )
+    .unwrap();
+    let site = build_html(hostile.path());
+    let index = read(&site.join("index.html"));
+    let part = read(&site.join("part-1.html"));
+    assert_eq!(
+        meta_content(&index, "name", "description").unwrap(),
+        "عنوان \"فرعي\" <meta name=x>"
+    );
+    assert_eq!(
+        meta_content(&index, "property", "og:site_name").unwrap(),
+        "كتاب <i>"
+    );
+    assert!(
+        meta_content(&part, "property", "og:title")
+            .unwrap()
+            .ends_with("\"><script>alert(1)</script>")
+    );
+    assert!(
+        meta_content(&part, "name", "description")
+            .unwrap()
+            .starts_with("نص \"مقتبس\"")
+    );
+    for html in [&index, &part] {
+        let head = &html[..html.find("</head>").unwrap()];
+        assert!(!head.contains("<script>") && !head.contains("<meta name=x>"));
+        assert!(!head.contains("<i>") && !head.contains("<b>"), "{head}");
+    }
+}
