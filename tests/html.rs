@@ -1048,3 +1048,159 @@ fn every_page_has_a_description_and_open_graph_tags() {
         assert!(!head.contains("<i>") && !head.contains("<b>"), "{head}");
     }
 }
+
+/// The browser measurements of `tests/site/measure.js` (puppeteer-core, axe-core, Chromium) for
+/// `jobs`, or `None` when the tools are missing (skipped loudly locally, a failure in CI).
+fn measure(jobs: &serde_json::Value) -> Option<Vec<serde_json::Value>> {
+    let tools = require_tool("node", &["--version"], "apt-get install nodejs")
+        && require_tool("chromium", &["--version"], "apt-get install -y chromium")
+        && common::require_found(
+            "puppeteer-core and axe-core",
+            common::npm_module("puppeteer-core").is_some()
+                && common::npm_module("axe-core").is_some_and(|p| p.join("axe.min.js").is_file()),
+            "scripts/install-test-tools (npm install -g axe-core puppeteer-core)",
+        );
+    if !tools {
+        return None;
+    }
+    let out = Command::new("node")
+        .arg(common::root().join("tests/site/measure.js"))
+        .arg(common::npm_module("puppeteer-core").unwrap())
+        .arg(common::npm_module("axe-core").unwrap())
+        .arg(jobs.to_string())
+        .env("PUPPETEER_EXECUTABLE_PATH", "/usr/bin/chromium")
+        .output()
+        .expect("node runs");
+    assert!(
+        out.status.success(),
+        "measure.js: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(serde_json::from_slice(&out.stdout).expect("JSON from measure.js"))
+}
+
+/// Every page type at a phone and a desktop width, in the light and the dark theme.
+fn page_jobs(site: &Path, pages: &[&str], checks: &[&str]) -> serde_json::Value {
+    let mut jobs = Vec::new();
+    for page in pages {
+        for width in [360, 1280] {
+            for theme in ["light", "dark"] {
+                jobs.push(serde_json::json!({
+                    "file": site.join(page),
+                    "width": width,
+                    "theme": theme,
+                    "checks": checks,
+                }));
+            }
+        }
+    }
+    serde_json::Value::Array(jobs)
+}
+
+#[test]
+fn browser_no_layout_shift_and_no_axe_violations_light_and_dark() {
+    let seed = seed_book();
+    let series = book_from_dir(&fixture("html/series"));
+    let mut jobs = Vec::new();
+    for (book, part) in [(&seed, "part-14.html"), (&series, "part-2.html")] {
+        let site = build_html(book.path());
+        let pages = ["index.html", part, "book.html"];
+        jobs.extend(
+            page_jobs(&site, &pages, &["cls", "axe"])
+                .as_array()
+                .unwrap()
+                .clone(),
+        );
+    }
+    let Some(results) = measure(&serde_json::Value::Array(jobs)) else {
+        return;
+    };
+    assert_eq!(results.len(), 2 * 3 * 2 * 2);
+    let mut report = Vec::new();
+    for r in &results {
+        let what = format!(
+            "{} at {} px, {}",
+            r["file"].as_str().unwrap().rsplit('/').next().unwrap(),
+            r["width"],
+            r["theme"]
+        );
+        // The theme control's choice reached the page (site.js sets data-theme).
+        assert_eq!(r["dataTheme"], r["theme"], "{what}: {r}");
+        let cls = r["cls"].as_f64().unwrap();
+        assert!(cls <= 0.05, "{what}: CLS {cls:.3}, shifts {}", r["shifts"]);
+        let violations = r["axe"].as_array().unwrap();
+        assert!(
+            violations.is_empty(),
+            "{what}: axe-core violations:\n{}",
+            violations
+                .iter()
+                .map(|v| v.as_str().unwrap())
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        assert!(
+            r["axePasses"].as_u64().unwrap() > 20,
+            "{what}: axe checked little"
+        );
+        report.push(format!("{what}: CLS {cls:.4}"));
+    }
+    eprintln!(
+        "axe-core: 0 violations on {} page views\n{}",
+        results.len(),
+        report.join("\n")
+    );
+}
+
+#[test]
+fn browser_reading_tools_cover_no_text_and_read_left_to_right() {
+    let book = seed_book();
+    let site = build_html(book.path());
+    let mut jobs = Vec::new();
+    for page in ["part-14.html", "index.html", "book.html"] {
+        for theme in ["light", "dark"] {
+            jobs.push(serde_json::json!({
+                "file": site.join(page), "width": 360, "theme": theme, "checks": ["tools"],
+            }));
+        }
+    }
+    let Some(results) = measure(&serde_json::Value::Array(jobs)) else {
+        return;
+    };
+    for r in &results {
+        let t = &r["tools"];
+        let what = r["file"].as_str().unwrap().rsplit('/').next().unwrap();
+        assert_eq!(t["viewport"]["width"], 360, "{what}: {t}");
+        let tools = &t["tools"];
+        assert!(tools.is_object(), "{what}: no reading tools");
+        // Scrolled to the end, the last paragraph of the page and the footer's last line are
+        // clear of the tools' box.
+        for key in ["lastPara", "lastFooter"] {
+            let b = &t[key];
+            let f = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap();
+            let overlap = f(b, "top") < f(tools, "bottom")
+                && f(tools, "top") < f(b, "bottom")
+                && f(b, "left") < f(tools, "right")
+                && f(tools, "left") < f(b, "right");
+            assert!(
+                !overlap,
+                "{what}: the reading tools cover {key}: {b} under {tools}"
+            );
+        }
+        // The text-size signs read «A+», «A−» in the right-to-left page: A on the left.
+        let signs = t["signs"].as_array().unwrap();
+        assert_eq!(signs.len(), 2, "{what}: {t}");
+        for s in signs {
+            let lefts = s["lefts"].as_array().unwrap();
+            assert!(s["sign"].as_str().unwrap().starts_with('A'), "{s}");
+            assert!(
+                lefts[0].as_f64().unwrap() < lefts[1].as_f64().unwrap(),
+                "{what}: the sign {} shows reversed: {s}",
+                s["sign"]
+            );
+            assert!(
+                !s["name"].as_str().unwrap().is_empty(),
+                "{what}: unnamed button"
+            );
+        }
+    }
+}
