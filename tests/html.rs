@@ -1204,3 +1204,72 @@ fn browser_reading_tools_cover_no_text_and_read_left_to_right() {
         }
     }
 }
+
+#[test]
+fn printed_part_has_page_numbers_and_the_book_title_and_no_site_tools() {
+    if !require_tool("chromium", &["--version"], "apt-get install -y chromium")
+        || !require_tool("pdftotext", &["-v"], "apt-get install -y poppler-utils")
+    {
+        return;
+    }
+    let book = seed_book();
+    let site = build_html(book.path());
+    let pdf = book.path().join("part.pdf");
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--no-pdf-header-footer",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--print-to-pdf={}", pdf.display()))
+        .arg(file_url(&site.join("part-14.html")))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && pdf.is_file(),
+        "chromium did not print"
+    );
+    let pages: usize = common::run_tool("pdfinfo", &[pdf.to_str().unwrap()])
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("page count");
+    assert!(pages >= 2, "the part should take several pages: {pages}");
+    let text = common::run_tool("pdftotext", &[pdf.to_str().unwrap(), "-"]);
+    // pdftotext isolates runs with bidi marks; compare without them.
+    let text: String = text
+        .chars()
+        .filter(|c| !matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}'))
+        .collect();
+    // Each page ends with its number, alone on its line (from the @page margin box).
+    let numbers: Vec<usize> = text.lines().filter_map(|l| l.trim().parse().ok()).collect();
+    let expected: Vec<usize> = (1..=pages).collect();
+    assert_eq!(numbers, expected, "page numbers in:\n{text}");
+    let title = "وهم الخلافة؛ من حلم السلطة إلى حضيض الانهيار!";
+    assert!(
+        text.lines().next().is_some_and(|l| l.trim() == title),
+        "the book's title does not open the printed part:\n{}",
+        text.chars().take(300).collect::<String>()
+    );
+    // No search box, reading tools, part navigation or skip link on paper.
+    for chrome in ["ابحث", "بحث", "المحتويات", "السابق", "التالي", "تلقائي"]
+    {
+        assert!(
+            !text.lines().any(|l| l.trim() == chrome),
+            "site chrome «{chrome}» printed:\n{text}"
+        );
+    }
+    for chrome in [
+        "A+",
+        "A−",
+        "تكبير النص",
+        "أدوات القراءة",
+        "انتقل إلى المحتوى",
+    ] {
+        assert!(!text.contains(chrome), "site chrome «{chrome}» printed");
+    }
+}
