@@ -1090,6 +1090,8 @@ fn page_jobs(site: &Path, pages: &[&str], checks: &[&str]) -> serde_json::Value 
                     "width": width,
                     "theme": theme,
                     "checks": checks,
+                    // Every font 400 ms late, so the swap is always measured.
+                    "fontDelay": 400,
                 }));
             }
         }

@@ -2,7 +2,8 @@
 // Chromium: cumulative layout shift (Layout Instability API), axe-core violations, whether the
 // reading tools cover the end of the page at a phone width, and the reading tools' labels.
 // Usage: node measure.js <puppeteer-core dir> <axe-core dir> '<jobs JSON>'
-// A job: { file, width, theme: "light" | "dark", checks: ["cls", "axe", "tools"] }.
+// A job: { file, width, theme: "light" | "dark", checks: ["cls", "axe", "tools"], fontDelay }
+// (fontDelay: milliseconds by which every font file is held back, optional).
 // Prints one JSON array, one result per job.
 "use strict";
 const puppeteer = require(process.argv[2]);
@@ -23,6 +24,15 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
     const context = await browser.createBrowserContext();
     const page = await context.newPage();
     await page.setViewport({ width: job.width, height: 800 });
+    // Fonts arrive late, as over a network (from file:// they are sometimes in before the first
+    // paint, and the swap a layout shift comes from would go unmeasured).
+    if (job.fontDelay) {
+      await page.setRequestInterception(true);
+      page.on("request", (req) => {
+        if (/\.(ttf|otf|woff2?)$/i.test(req.url())) setTimeout(() => req.continue(), job.fontDelay);
+        else req.continue();
+      });
+    }
     await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: job.theme }]);
     // The reader's choice in the theme control (site.js keeps it in localStorage and sets
     // data-theme on <html>), and the layout shifts from the very start of the page.
