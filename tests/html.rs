@@ -1247,9 +1247,20 @@ fn printed_part_has_page_numbers_and_the_book_title_and_no_site_tools() {
         .chars()
         .filter(|c| !matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}'))
         .collect();
-    // Each page ends with its number, alone on its line (from the @page margin box).
-    let numbers: Vec<usize> = text.lines().filter_map(|l| l.trim().parse().ok()).collect();
-    let expected: Vec<usize> = (1..=pages).collect();
+    // Each page ends with its number, alone on its line (from the @page margin box), in the
+    // book's digits (the default, Arabic-Indic).
+    let numbers: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            !l.is_empty()
+                && l.chars()
+                    .all(|c| c.is_ascii_digit() || ('٠'..='٩').contains(&c))
+        })
+        .collect();
+    let expected: Vec<String> = (1..=pages as u64)
+        .map(|n| publish::model::Digits::ArabicIndic.format(n))
+        .collect();
     assert_eq!(numbers, expected, "page numbers in:\n{text}");
     let title = "وهم الخلافة؛ من حلم السلطة إلى حضيض الانهيار!";
     assert!(

@@ -511,7 +511,16 @@ impl Site<'_> {
         out.push_str("<link rel=\"stylesheet\" href=\"book.css\">\n");
         out.push_str("<link rel=\"stylesheet\" href=\"site.css\">\n");
         out.push_str(extra);
-        out.push_str("</head>\n<body>\n");
+        // The digits of the book's numbers, for the printed page numbers (site.css).
+        let _ = writeln!(
+            out,
+            "</head>\n<body class=\"digits-{}\">",
+            match self.digits {
+                Digits::ArabicIndic => "arabic-indic",
+                Digits::Western => "western",
+                Digits::Persian => "persian",
+            }
+        );
         let _ = writeln!(
             out,
             "<a class=\"skip-link\" href=\"#main\">{}</a>",
