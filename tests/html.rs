@@ -938,3 +938,351 @@ fn browser_search_strips_prefixes_matches_phrases_counts_truly_and_pages() {
         "{para}"
     );
 }
+
+/// The `content` of `<meta name|property="key">` in `html`, unescaped, or `None`.
+fn meta_content(html: &str, attr: &str, key: &str) -> Option<String> {
+    let start = html.find(&format!("<meta {attr}=\"{key}\" content=\""))?
+        + format!("<meta {attr}=\"{key}\" content=\"").len();
+    let end = start + html[start..].find('"')?;
+    Some(
+        html[start..end]
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&amp;", "&"),
+    )
+}
+
+#[test]
+fn every_page_has_a_description_and_open_graph_tags() {
+    let book = book_from_dir(&fixture("html/series"));
+    let site = build_html(book.path());
+    let p1 = read(&site.join("part-1.html"));
+    let index = read(&site.join("index.html"));
+    let whole = read(&site.join("book.html"));
+    // A part: the opening of its text, cut at a word; an article.
+    let d1 = meta_content(&p1, "name", "description").expect("part description");
+    assert!(d1.starts_with("بدأت القصة في مدينةٍ قديمة"), "{d1}");
+    assert!(d1.chars().count() <= 161, "{d1}");
+    assert!(!d1.contains("[^1]") && !d1.contains('*'), "{d1}");
+    assert_eq!(
+        meta_content(&p1, "property", "og:description"),
+        Some(d1.clone())
+    );
+    assert_eq!(meta_content(&p1, "property", "og:type").unwrap(), "article");
+    assert_eq!(
+        meta_content(&p1, "property", "og:title").unwrap(),
+        "الجزء الأول: البداية في الموصل"
+    );
+    // The book's pages: the book's opening (no subtitle here); a book.
+    for (name, page) in [("index", &index), ("book", &whole)] {
+        assert_eq!(
+            meta_content(page, "name", "description").as_ref(),
+            Some(&d1),
+            "{name}"
+        );
+        assert_eq!(meta_content(page, "property", "og:type").unwrap(), "book");
+    }
+    for page in html_pages(&site) {
+        let html = read(&page);
+        let name = page.file_name().unwrap().to_string_lossy().into_owned();
+        for key in [
+            "og:title",
+            "og:type",
+            "og:description",
+            "og:locale",
+            "og:site_name",
+        ] {
+            assert!(
+                meta_content(&html, "property", key).is_some_and(|v| !v.is_empty()),
+                "{name}: no {key}"
+            );
+        }
+        assert_eq!(
+            meta_content(&html, "property", "og:locale").unwrap(),
+            "ar_AR"
+        );
+        assert_eq!(
+            meta_content(&html, "property", "og:site_name").unwrap(),
+            meta_content(&index, "property", "og:title").unwrap(),
+            "{name}"
+        );
+    }
+
+    // Text is data: quotes and markup in the subtitle, a title and the opening stay text.
+    let hostile = book_with(&[(
+        "01.md",
+        "+++\ntitle = \"\\\"><script>alert(1)</script>\"\npart = 1\n+++\n\nنص \"مقتبس\" <b>عريض</b> & 'مفرد' وكلمات أخرى.\n"
+            .as_bytes(),
+    )]);
+    std::fs::write(
+        hostile.path().join("publish.toml"),
+        "[book]\ntitle = \"كتاب <i>\"\nsubtitle = \"عنوان \\\"فرعي\\\" <meta name=x>\"\n",
+    )
+    .unwrap();
+    let site = build_html(hostile.path());
+    let index = read(&site.join("index.html"));
+    let part = read(&site.join("part-1.html"));
+    assert_eq!(
+        meta_content(&index, "name", "description").unwrap(),
+        "عنوان \"فرعي\" <meta name=x>"
+    );
+    assert_eq!(
+        meta_content(&index, "property", "og:site_name").unwrap(),
+        "كتاب <i>"
+    );
+    assert!(
+        meta_content(&part, "property", "og:title")
+            .unwrap()
+            .ends_with("\"><script>alert(1)</script>")
+    );
+    assert!(
+        meta_content(&part, "name", "description")
+            .unwrap()
+            .starts_with("نص \"مقتبس\"")
+    );
+    for html in [&index, &part] {
+        let head = &html[..html.find("</head>").unwrap()];
+        assert!(!head.contains("<script>") && !head.contains("<meta name=x>"));
+        assert!(!head.contains("<i>") && !head.contains("<b>"), "{head}");
+    }
+}
+
+/// The browser measurements of `tests/site/measure.js` (puppeteer-core, axe-core, Chromium) for
+/// `jobs`, or `None` when the tools are missing (skipped loudly locally, a failure in CI).
+fn measure(jobs: &serde_json::Value) -> Option<Vec<serde_json::Value>> {
+    let tools = require_tool("node", &["--version"], "apt-get install nodejs")
+        && require_tool("chromium", &["--version"], "apt-get install -y chromium")
+        && common::require_found(
+            "puppeteer-core and axe-core",
+            common::npm_module("puppeteer-core").is_some()
+                && common::npm_module("axe-core").is_some_and(|p| p.join("axe.min.js").is_file()),
+            "scripts/install-test-tools (npm install -g axe-core puppeteer-core)",
+        );
+    if !tools {
+        return None;
+    }
+    let out = Command::new("node")
+        .arg(common::root().join("tests/site/measure.js"))
+        .arg(common::npm_module("puppeteer-core").unwrap())
+        .arg(common::npm_module("axe-core").unwrap())
+        .arg(jobs.to_string())
+        .env("PUPPETEER_EXECUTABLE_PATH", "/usr/bin/chromium")
+        .output()
+        .expect("node runs");
+    assert!(
+        out.status.success(),
+        "measure.js: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(serde_json::from_slice(&out.stdout).expect("JSON from measure.js"))
+}
+
+/// Every page type at a phone and a desktop width, in the light and the dark theme.
+fn page_jobs(site: &Path, pages: &[&str], checks: &[&str]) -> serde_json::Value {
+    let mut jobs = Vec::new();
+    for page in pages {
+        for width in [360, 1280] {
+            for theme in ["light", "dark"] {
+                jobs.push(serde_json::json!({
+                    "file": site.join(page),
+                    "width": width,
+                    "theme": theme,
+                    "checks": checks,
+                    // Every font 400 ms late, so the swap is always measured.
+                    "fontDelay": 400,
+                }));
+            }
+        }
+    }
+    serde_json::Value::Array(jobs)
+}
+
+#[test]
+fn browser_no_layout_shift_and_no_axe_violations_light_and_dark() {
+    let seed = seed_book();
+    let series = book_from_dir(&fixture("html/series"));
+    let mut jobs = Vec::new();
+    for (book, part) in [(&seed, "part-14.html"), (&series, "part-2.html")] {
+        let site = build_html(book.path());
+        let pages = ["index.html", part, "book.html"];
+        jobs.extend(
+            page_jobs(&site, &pages, &["cls", "axe"])
+                .as_array()
+                .unwrap()
+                .clone(),
+        );
+    }
+    let Some(results) = measure(&serde_json::Value::Array(jobs)) else {
+        return;
+    };
+    assert_eq!(results.len(), 2 * 3 * 2 * 2);
+    let mut report = Vec::new();
+    for r in &results {
+        let what = format!(
+            "{} at {} px, {}",
+            r["file"].as_str().unwrap().rsplit('/').next().unwrap(),
+            r["width"],
+            r["theme"]
+        );
+        // The theme control's choice reached the page (site.js sets data-theme).
+        assert_eq!(r["dataTheme"], r["theme"], "{what}: {r}");
+        let cls = r["cls"].as_f64().unwrap();
+        assert!(cls <= 0.05, "{what}: CLS {cls:.3}, shifts {}", r["shifts"]);
+        let violations = r["axe"].as_array().unwrap();
+        assert!(
+            violations.is_empty(),
+            "{what}: axe-core violations:\n{}",
+            violations
+                .iter()
+                .map(|v| v.as_str().unwrap())
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        assert!(
+            r["axePasses"].as_u64().unwrap() > 20,
+            "{what}: axe checked little"
+        );
+        report.push(format!("{what}: CLS {cls:.4}"));
+    }
+    eprintln!(
+        "axe-core: 0 violations on {} page views\n{}",
+        results.len(),
+        report.join("\n")
+    );
+}
+
+#[test]
+fn browser_reading_tools_cover_no_text_and_read_left_to_right() {
+    let book = seed_book();
+    let site = build_html(book.path());
+    let mut jobs = Vec::new();
+    for page in ["part-14.html", "index.html", "book.html"] {
+        for theme in ["light", "dark"] {
+            jobs.push(serde_json::json!({
+                "file": site.join(page), "width": 360, "theme": theme, "checks": ["tools"],
+            }));
+        }
+    }
+    let Some(results) = measure(&serde_json::Value::Array(jobs)) else {
+        return;
+    };
+    for r in &results {
+        let t = &r["tools"];
+        let what = r["file"].as_str().unwrap().rsplit('/').next().unwrap();
+        assert_eq!(t["viewport"]["width"], 360, "{what}: {t}");
+        let tools = &t["tools"];
+        assert!(tools.is_object(), "{what}: no reading tools");
+        // Scrolled to the end, the last paragraph of the page and the footer's last line are
+        // clear of the tools' box.
+        for key in ["lastPara", "lastFooter"] {
+            let b = &t[key];
+            let f = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap();
+            let overlap = f(b, "top") < f(tools, "bottom")
+                && f(tools, "top") < f(b, "bottom")
+                && f(b, "left") < f(tools, "right")
+                && f(tools, "left") < f(b, "right");
+            assert!(
+                !overlap,
+                "{what}: the reading tools cover {key}: {b} under {tools}"
+            );
+        }
+        // The text-size signs read «A+», «A−» in the right-to-left page: A on the left.
+        let signs = t["signs"].as_array().unwrap();
+        assert_eq!(signs.len(), 2, "{what}: {t}");
+        for s in signs {
+            let lefts = s["lefts"].as_array().unwrap();
+            assert!(s["sign"].as_str().unwrap().starts_with('A'), "{s}");
+            assert!(
+                lefts[0].as_f64().unwrap() < lefts[1].as_f64().unwrap(),
+                "{what}: the sign {} shows reversed: {s}",
+                s["sign"]
+            );
+            assert!(
+                !s["name"].as_str().unwrap().is_empty(),
+                "{what}: unnamed button"
+            );
+        }
+    }
+}
+
+#[test]
+fn printed_part_has_page_numbers_and_the_book_title_and_no_site_tools() {
+    if !require_tool("chromium", &["--version"], "apt-get install -y chromium")
+        || !require_tool("pdftotext", &["-v"], "apt-get install -y poppler-utils")
+    {
+        return;
+    }
+    let book = seed_book();
+    let site = build_html(book.path());
+    let pdf = book.path().join("part.pdf");
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--no-pdf-header-footer",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--print-to-pdf={}", pdf.display()))
+        .arg(file_url(&site.join("part-14.html")))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && pdf.is_file(),
+        "chromium did not print"
+    );
+    let pages: usize = common::run_tool("pdfinfo", &[pdf.to_str().unwrap()])
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("page count");
+    assert!(pages >= 2, "the part should take several pages: {pages}");
+    let text = common::run_tool("pdftotext", &[pdf.to_str().unwrap(), "-"]);
+    // pdftotext isolates runs with bidi marks; compare without them.
+    let text: String = text
+        .chars()
+        .filter(|c| !matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}'))
+        .collect();
+    // Each page ends with its number, alone on its line (from the @page margin box), in the
+    // book's digits (the default, Arabic-Indic).
+    let numbers: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            !l.is_empty()
+                && l.chars()
+                    .all(|c| c.is_ascii_digit() || ('٠'..='٩').contains(&c))
+        })
+        .collect();
+    let expected: Vec<String> = (1..=pages as u64)
+        .map(|n| publish::model::Digits::ArabicIndic.format(n))
+        .collect();
+    assert_eq!(numbers, expected, "page numbers in:\n{text}");
+    let title = "وهم الخلافة؛ من حلم السلطة إلى حضيض الانهيار!";
+    assert!(
+        text.lines().next().is_some_and(|l| l.trim() == title),
+        "the book's title does not open the printed part:\n{}",
+        text.chars().take(300).collect::<String>()
+    );
+    // No search box, reading tools, part navigation or skip link on paper.
+    for chrome in ["ابحث", "بحث", "المحتويات", "السابق", "التالي", "تلقائي"]
+    {
+        assert!(
+            !text.lines().any(|l| l.trim() == chrome),
+            "site chrome «{chrome}» printed:\n{text}"
+        );
+    }
+    for chrome in [
+        "A+",
+        "A−",
+        "تكبير النص",
+        "أدوات القراءة",
+        "انتقل إلى المحتوى",
+    ] {
+        assert!(!text.contains(chrome), "site chrome «{chrome}» printed");
+    }
+}

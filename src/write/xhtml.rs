@@ -702,11 +702,19 @@ impl Renderer<'_> {
         } else {
             // HTML: a section needs a heading (the Nu checker warns otherwise, issue 5), one
             // level below the part's headings so the outline stays in order.
+            // With an id prefix (the whole-book page, where every part has its notes and its
+            // heading is `{prefix}title`), the section is also named by its part's heading: a
+            // page's landmarks need names that tell them apart (axe-core: landmark-unique).
             let p = &self.opts.id_prefix;
             let h = (self.opts.heading_offset + 1).clamp(1, 6);
+            let part_heading = if p.is_empty() {
+                String::new()
+            } else {
+                format!(" {p}title")
+            };
             let _ = writeln!(
                 out,
-                "<section class=\"footnotes\" aria-labelledby=\"{p}footnotes\">\n<hr/>\n<h{h} id=\"{p}footnotes\" class=\"footnotes-heading\">{}</h{h}>",
+                "<section class=\"footnotes\" aria-labelledby=\"{p}footnotes{part_heading}\">\n<hr/>\n<h{h} id=\"{p}footnotes\" class=\"footnotes-heading\">{}</h{h}>",
                 notes_heading(self.part.lang.as_str())
             );
         }

@@ -13,9 +13,9 @@
   var rtl = getComputedStyle(html).direction === "rtl";
   var strings = rtl
     ? { tools: "أدوات القراءة", smaller: "تصغير النص", larger: "تكبير النص", theme: "المظهر",
-        light: "فاتح", sepia: "بني فاتح", dark: "داكن", resume: "تابع من حيث توقفت", dismiss: "إغلاق" }
+        auto: "تلقائي", light: "فاتح", sepia: "بني فاتح", dark: "داكن", resume: "تابع من حيث توقفت", dismiss: "إغلاق" }
     : { tools: "Reading tools", smaller: "Smaller text", larger: "Larger text", theme: "Theme",
-        light: "Light", sepia: "Sepia", dark: "Dark", resume: "Continue where you left off", dismiss: "Close" };
+        auto: "Automatic", light: "Light", sepia: "Sepia", dark: "Dark", resume: "Continue where you left off", dismiss: "Close" };
 
   // Text size (percent) and theme chosen earlier.
   var SIZES = [90, 100, 112, 125, 140];
@@ -48,19 +48,31 @@
     if (link) { e.preventDefault(); root.location.href = link.href; }
   });
 
-  function button(label, text, onClick) {
+  // A button showing a short sign (`A+`, `×`) and named by words: the sign is hidden from
+  // screen readers and isolated left to right (in an Arabic page an unisolated "A+" shows as
+  // "+A"); the words are its accessible name, and its tooltip.
+  function button(label, sign, onClick) {
     var b = doc.createElement("button");
     b.type = "button";
-    b.textContent = text;
-    b.setAttribute("aria-label", label);
+    b.title = label;
+    var shown = doc.createElement("bdi");
+    shown.dir = "ltr";
+    shown.setAttribute("aria-hidden", "true");
+    shown.textContent = sign;
+    var name = doc.createElement("span");
+    name.className = "visually-hidden";
+    name.textContent = label;
+    b.appendChild(shown);
+    b.appendChild(name);
     b.addEventListener("click", onClick);
     return b;
   }
 
-  // The reading tools: fixed at the page's end corner, so adding them moves nothing.
-  var bar = doc.createElement("div");
+  // The reading tools: fixed at the page's end corner, so adding them moves nothing; the page
+  // keeps room below its end for them (site.css), so they never cover its last lines. A
+  // complementary landmark, so that no content is outside the page's landmarks.
+  var bar = doc.createElement("aside");
   bar.className = "reader-tools";
-  bar.setAttribute("role", "group");
   bar.setAttribute("aria-label", strings.tools);
   function step(d) {
     var cur = Number(store.get("publish:size") || 100);
@@ -74,7 +86,7 @@
   bar.appendChild(button(strings.larger, "A+", function () { step(1); }));
   var select = doc.createElement("select");
   select.setAttribute("aria-label", strings.theme);
-  [["", "—"], ["light", strings.light], ["sepia", strings.sepia], ["dark", strings.dark]].forEach(function (o) {
+  [["", strings.auto], ["light", strings.light], ["sepia", strings.sepia], ["dark", strings.dark]].forEach(function (o) {
     var opt = doc.createElement("option");
     opt.value = o[0];
     opt.textContent = o[1];

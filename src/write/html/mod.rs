@@ -92,6 +92,8 @@ struct PartWork {
     page_body: String,
     book_body: String,
     docs: Vec<(String, String, Vec<String>)>,
+    /// The opening of its text, for `<meta name="description">` ([`description`]).
+    description: String,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -172,6 +174,11 @@ pub fn render(ctx: &Context) -> Rendered {
         })
         .collect();
     let mut book_bodies = Vec::with_capacity(rendered.len());
+    // The book's description when it has no subtitle: the opening of its first part.
+    let opening = rendered
+        .first()
+        .map(|w| w.description.clone())
+        .unwrap_or_default();
     for (i, (page, work)) in site.pages.iter().zip(rendered).enumerate() {
         diagnostics.extend(work.diagnostics.iter().cloned());
         let n = index.add_part(search::PartEntry {
@@ -184,15 +191,23 @@ pub fn render(ctx: &Context) -> Rendered {
         }
         files.push((
             page.file.clone(),
-            site.part_page(i, &work.page_body).into_bytes(),
+            site.part_page(i, &work.page_body, &work.description)
+                .into_bytes(),
         ));
         book_bodies.push(work);
     }
 
-    files.push(("index.html".into(), site.index_page().into_bytes()));
+    let book_description = match &book.meta.subtitle {
+        Some(sub) if !sub.trim().is_empty() => description(&[sub.as_str()]),
+        _ => opening,
+    };
+    files.push((
+        "index.html".into(),
+        site.index_page(&book_description).into_bytes(),
+    ));
     files.push((
         "book.html".into(),
-        site.book_page(&book_bodies).into_bytes(),
+        site.book_page(&book_bodies, &book_description).into_bytes(),
     ));
 
     for name in ["book.css", "site.css", "site.js"] {
@@ -309,6 +324,12 @@ fn scale_down(a: &crate::model::Asset, max_width: u32) -> Option<(Vec<u8>, u32, 
     Some((out, max_width, h))
 }
 
+/// Whether an anchor id is a paragraph's (`p12`, not a heading's `h3`).
+fn is_paragraph_id(id: &str) -> bool {
+    id.strip_prefix('p')
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 fn missing_theme_file(name: &str) -> Diagnostic {
     Diagnostic::warning(
         "theme-file-missing",
@@ -345,6 +366,97 @@ fn page_names(parts: &[Part]) -> Vec<String> {
         .collect()
 }
 
+/// The longest a page description gets, in characters, before its ellipsis: what search
+/// engines show of one.
+const DESCRIPTION_CHARS: usize = 160;
+
+/// A page's description from the opening paragraphs `texts`: their text, spaces collapsed, up
+/// to [`DESCRIPTION_CHARS`] characters, cut after a sentence's end (`.` `؟` `!` `?` `…`) if one
+/// comes after half of that, else at the last space, with `…` when text was cut. Plain text:
+/// the caller escapes it.
+fn description(texts: &[&str]) -> String {
+    let mut words = texts.iter().flat_map(|t| t.split_whitespace()).peekable();
+    if words.peek().is_none() {
+        return String::new();
+    }
+    let mut out = String::new();
+    let mut chars = 0;
+    while let Some(word) = words.next() {
+        let len = word.chars().count();
+        if chars + len + usize::from(chars > 0) > DESCRIPTION_CHARS {
+            break;
+        }
+        if chars > 0 {
+            out.push(' ');
+            chars += 1;
+        }
+        out.push_str(word);
+        chars += len;
+        if words.peek().is_none() {
+            return out;
+        }
+    }
+    if out.is_empty() {
+        // One word longer than a description: its beginning.
+        let first = texts
+            .iter()
+            .flat_map(|t| t.split_whitespace())
+            .next()
+            .unwrap_or("");
+        out = first.chars().take(DESCRIPTION_CHARS).collect();
+    }
+    let sentence_end = out
+        .char_indices()
+        .filter(|(i, c)| {
+            matches!(c, '.' | '؟' | '!' | '?' | '…') && out[i + c.len_utf8()..].starts_with(' ')
+        })
+        .map(|(i, c)| i + c.len_utf8())
+        .next_back();
+    match sentence_end {
+        Some(end) if out[..end].chars().count() >= DESCRIPTION_CHARS / 2 => {
+            out.truncate(end);
+            out
+        }
+        _ => {
+            let trimmed = out.trim_end_matches(['،', ',', '؛', ';', ':', '-', '—']);
+            format!("{trimmed}…")
+        }
+    }
+}
+
+/// Open Graph's `og:locale` for a BCP 47 tag: `language_TERRITORY`, the territory from the tag
+/// or the language's usual one (`ar` → `ar_AR`, Facebook's code for Arabic).
+fn og_locale(lang: &str) -> String {
+    let mut parts = lang.split(['-', '_']);
+    let language = parts.next().unwrap_or("").to_ascii_lowercase();
+    let region = parts
+        .find(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_alphabetic()))
+        .map(str::to_ascii_uppercase);
+    let region = region.unwrap_or_else(|| {
+        match language.as_str() {
+            "ar" => "AR",
+            "fa" => "IR",
+            "ur" => "PK",
+            "he" => "IL",
+            "en" => "US",
+            "ps" => "AF",
+            "ckb" => "IQ",
+            "sd" => "PK",
+            "tr" => "TR",
+            "fr" => "FR",
+            "de" => "DE",
+            "es" => "ES",
+            _ => "",
+        }
+        .to_owned()
+    });
+    if region.is_empty() {
+        language
+    } else {
+        format!("{language}_{region}")
+    }
+}
+
 /// `lang` and `dir` attributes for an element whose content differs from the book.
 fn lang_dir_if_different(part: &Part, book: &Book) -> String {
     let mut out = String::new();
@@ -357,8 +469,18 @@ fn lang_dir_if_different(part: &Part, book: &Book) -> String {
     out
 }
 
+/// What a page says about itself to search engines and link previews.
+struct PageMeta<'a> {
+    /// `og:title`: the page's title without the book's name.
+    title: &'a str,
+    /// `<meta name="description">` and `og:description`.
+    description: &'a str,
+    /// `og:type`: `book` for the book's pages, `article` for a part.
+    kind: &'static str,
+}
+
 impl Site<'_> {
-    fn head(&self, title: &str, extra: &str) -> String {
+    fn head(&self, title: &str, page: &PageMeta, extra: &str) -> String {
         let meta = &self.book.meta;
         let mut out = String::new();
         let _ = write!(
@@ -374,10 +496,48 @@ impl Site<'_> {
             let _ = writeln!(out, "<meta name=\"author\" content=\"{}\">", escape(author));
         }
         let _ = writeln!(out, "<meta name=\"generator\" content=\"publish\">");
+        // Text of the book, in attribute values: escaped like any other.
+        if !page.description.is_empty() {
+            let _ = writeln!(
+                out,
+                "<meta name=\"description\" content=\"{}\">",
+                escape(page.description)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "<meta property=\"og:title\" content=\"{}\">\n\
+             <meta property=\"og:type\" content=\"{}\">",
+            escape(page.title),
+            page.kind
+        );
+        if !page.description.is_empty() {
+            let _ = writeln!(
+                out,
+                "<meta property=\"og:description\" content=\"{}\">",
+                escape(page.description)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "<meta property=\"og:locale\" content=\"{}\">\n\
+             <meta property=\"og:site_name\" content=\"{}\">",
+            escape(&og_locale(meta.lang.as_str())),
+            escape(&meta.title)
+        );
         out.push_str("<link rel=\"stylesheet\" href=\"book.css\">\n");
         out.push_str("<link rel=\"stylesheet\" href=\"site.css\">\n");
         out.push_str(extra);
-        out.push_str("</head>\n<body>\n");
+        // The digits of the book's numbers, for the printed page numbers (site.css).
+        let _ = writeln!(
+            out,
+            "</head>\n<body class=\"digits-{}\">",
+            match self.digits {
+                Digits::ArabicIndic => "arabic-indic",
+                Digits::Western => "western",
+                Digits::Persian => "persian",
+            }
+        );
         let _ = writeln!(
             out,
             "<a class=\"skip-link\" href=\"#main\">{}</a>",
@@ -390,7 +550,11 @@ impl Site<'_> {
     /// that opens the results on `index.html`.
     fn banner(&self, is_index: bool) -> String {
         let s = self.strings;
-        let mut out = String::from("<header class=\"site-header\">\n");
+        let mut out = String::from(if is_index {
+            "<header class=\"site-header home\">\n"
+        } else {
+            "<header class=\"site-header\">\n"
+        });
         if is_index {
             let _ = writeln!(
                 out,
@@ -494,6 +658,17 @@ impl Site<'_> {
         // The same warnings come from both renderings: report them once.
         let book_body = xhtml::part_body(page.part, &self.book_options(page)).html;
         let title = page.part.title_text();
+        // The opening paragraphs (not headings): enough of them for a description.
+        let mut opening: Vec<&str> = Vec::new();
+        let mut len = 0;
+        for a in body.anchors.iter().filter(|a| is_paragraph_id(&a.id)) {
+            if len > DESCRIPTION_CHARS {
+                break;
+            }
+            len += a.text.chars().count() + 1;
+            opening.push(&a.text);
+        }
+        let description = description(&opening);
         let mut docs = Vec::with_capacity(body.anchors.len() + 1);
         let title_words = search::words(&title);
         docs.push(("title".to_owned(), title, title_words));
@@ -505,6 +680,7 @@ impl Site<'_> {
             page_body: body.html,
             book_body,
             docs,
+            description,
             diagnostics: body.diagnostics,
         }
     }
@@ -534,7 +710,7 @@ impl Site<'_> {
         out
     }
 
-    fn part_page(&self, i: usize, body: &str) -> String {
+    fn part_page(&self, i: usize, body: &str, description: &str) -> String {
         let page = &self.pages[i];
         let s = self.strings;
         let prev = i.checked_sub(1).and_then(|j| self.pages.get(j));
@@ -546,8 +722,14 @@ impl Site<'_> {
         if let Some(n) = next {
             let _ = writeln!(links, "<link rel=\"next\" href=\"{}\">", escape(&n.file));
         }
-        let title = format!("{} — {}", self.full_title(page), self.book.meta.title);
-        let mut out = self.head(&title, &links);
+        let own_title = self.full_title(page);
+        let title = format!("{own_title} — {}", self.book.meta.title);
+        let page_meta = PageMeta {
+            title: &own_title,
+            description,
+            kind: "article",
+        };
+        let mut out = self.head(&title, &page_meta, &links);
         out.push_str(&self.banner(false));
         let opts = Options {
             flavor: Flavor::Html,
@@ -616,10 +798,15 @@ impl Site<'_> {
         out
     }
 
-    fn index_page(&self) -> String {
+    fn index_page(&self, description: &str) -> String {
         let meta = &self.book.meta;
         let s = self.strings;
-        let mut out = self.head(&meta.title, "");
+        let page_meta = PageMeta {
+            title: &meta.title,
+            description,
+            kind: "book",
+        };
+        let mut out = self.head(&meta.title, &page_meta, "");
         out.push_str(&self.banner(true));
         out.push_str("<main id=\"main\">\n");
         out.push_str(&self.title_block());
@@ -672,11 +859,17 @@ impl Site<'_> {
         out
     }
 
-    /// The whole book on one page; `bodies` hold the parts' bodies rendered for it.
-    fn book_page(&self, bodies: &[std::sync::Arc<PartWork>]) -> String {
+    /// The whole book on one page; `bodies` hold the parts' bodies rendered for it,
+    /// `description` the book's.
+    fn book_page(&self, bodies: &[std::sync::Arc<PartWork>], description: &str) -> String {
         let meta = &self.book.meta;
         let s = self.strings;
-        let mut out = self.head(&meta.title, "");
+        let page_meta = PageMeta {
+            title: &meta.title,
+            description,
+            kind: "book",
+        };
+        let mut out = self.head(&meta.title, &page_meta, "");
         out.push_str(&self.banner(false));
         out.push_str("<main id=\"main\" class=\"whole\">\n");
         out.push_str(&self.title_block());
@@ -739,6 +932,41 @@ mod tests {
             },
             blocks: Vec::new(),
         }
+    }
+
+    #[test]
+    fn description_cuts_at_a_sentence_or_a_word() {
+        // Short text: whole, no ellipsis.
+        assert_eq!(description(&["قصة  قصيرة", "جدًا."]), "قصة قصيرة جدًا.");
+        // Long text: at most 160 characters plus the ellipsis, cut between words.
+        let long = "كلمة ".repeat(100);
+        let d = description(&[long.as_str()]);
+        assert!(d.ends_with("كلمة…"), "{d}");
+        assert!(d.chars().count() <= DESCRIPTION_CHARS + 1, "{d}");
+        // A sentence ending after half the length is where it stops.
+        let text = format!("{}. {}", "أول ".repeat(25).trim_end(), "ثان ".repeat(40));
+        let d = description(&[text.as_str()]);
+        assert!(d.ends_with("أول."), "{d}");
+        // A trailing comma is not left before the ellipsis.
+        let text = format!("{}، {}", "كلمة ".repeat(32).trim_end(), "أخرى ".repeat(40));
+        assert!(description(&[text.as_str()]).ends_with("كلمة…"));
+        // One endless word: its beginning.
+        let word = "ا".repeat(500);
+        assert_eq!(
+            description(&[word.as_str()]).chars().count(),
+            DESCRIPTION_CHARS + 1
+        );
+        assert_eq!(description(&[]), "");
+    }
+
+    #[test]
+    fn og_locale_from_the_language_tag() {
+        assert_eq!(og_locale("ar"), "ar_AR");
+        assert_eq!(og_locale("ar-EG"), "ar_EG");
+        assert_eq!(og_locale("fa"), "fa_IR");
+        assert_eq!(og_locale("en-GB"), "en_GB");
+        assert_eq!(og_locale("sr-Latn-RS"), "sr_RS");
+        assert_eq!(og_locale("xx"), "xx");
     }
 
     #[test]
