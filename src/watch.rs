@@ -13,7 +13,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// How long the debouncer waits for a burst of events to end before reporting it.
-pub const DEBOUNCE: Duration = Duration::from_millis(100);
+pub const DEBOUNCE: Duration = Duration::from_millis(50);
 /// How often the loop looks at the stop flag while no event comes.
 const POLL: Duration = Duration::from_millis(100);
 
