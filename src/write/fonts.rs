@@ -184,6 +184,11 @@ impl CharSet {
     }
 }
 
+/// Every font file of the theme that an EPUB can carry (none reported).
+pub(crate) fn all(ctx: &Context) -> Vec<Font<'_>> {
+    theme_fonts(ctx, &mut Vec::new())
+}
+
 /// Every font file of the theme that an EPUB can carry.
 fn theme_fonts<'a>(ctx: &'a Context, diags: &mut Vec<Diagnostic>) -> Vec<Font<'a>> {
     let cfg = &ctx.theme.config.fonts;
