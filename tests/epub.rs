@@ -547,6 +547,7 @@ fn numbered_lists_read_with_a_dash() {
     let pkg = check_structure(&epub);
     let lists = pkg.parts()[0].find_all("ol").len();
     assert_eq!(lists, 2);
+    assert!(epubcheck(&book.path().join("output/book.epub")) || skip_note());
     if !common::require_tool("chromium", &["--version"], "apt-get install chromium")
         || !common::require_tool("pdftotext", &["-v"], "apt-get install poppler-utils")
     {
