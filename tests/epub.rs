@@ -461,15 +461,9 @@ fn seed_book_is_valid_rtl_and_labelled() {
     let sha = sha256_hex(&std::fs::read(common::seed()).unwrap());
     assert!(colophon.contains(&sha), "colophon lacks the source hash");
     assert!(colophon.contains(env!("CARGO_PKG_VERSION")));
-    // Only the faces the text uses: no emphasis and no Hebrew here; code in the colophon.
-    assert_eq!(
-        fonts_in(&epub),
-        [
-            "Amiri-Bold.ttf",
-            "Amiri-Regular.ttf",
-            "NotoSansMono-Regular.ttf"
-        ]
-    );
+    // Only the faces the text uses: no emphasis, no Hebrew and no code here. The colophon's
+    // paths and hashes are set in the body font, so they bring in no monospace font.
+    assert_eq!(fonts_in(&epub), ["Amiri-Bold.ttf", "Amiri-Regular.ttf"]);
     assert!(epubcheck(&book.path().join("output/book.epub")) || skip_note());
 }
 
@@ -505,7 +499,7 @@ fn fonts_in(epub: &[u8]) -> Vec<String> {
 fn embedded_fonts_follow_the_text() {
     let plain = "+++\ntitle = \"فصل\"\npart = 1\nseries = \"كتاب\"\n+++\n\nنص عادي.\n";
     let (epub, _) = build(common::book_with(&[("1.md", plain.as_bytes())]).path());
-    assert_eq!(fonts_in(&epub).len(), 3, "{:?}", fonts_in(&epub));
+    assert_eq!(fonts_in(&epub), ["Amiri-Bold.ttf", "Amiri-Regular.ttf"]);
 
     let rich = "+++\ntitle = \"فصل\"\npart = 1\nseries = \"كتاب\"\n+++\n\n## عنوان *مائل*\n\nنص *مائل* وكلمة عبرية: שָׁלוֹם.\n";
     let book = common::book_with(&[("1.md", rich.as_bytes())]);
@@ -521,6 +515,154 @@ fn embedded_fonts_follow_the_text() {
         assert!(fonts.iter().any(|f| f == face), "{face} missing: {fonts:?}");
     }
     assert!(epubcheck(&book.path().join("output/book.epub")) || skip_note());
+}
+
+/// The code font comes with code in the parts, and only then (the colophon's hashes do not
+/// bring it: see the seed book's test).
+#[test]
+fn code_brings_the_monospace_font() {
+    let code =
+        "+++\ntitle = \"فصل\"\npart = 1\nseries = \"كتاب\"\n+++\n\nشغّل `make all` ثم انتظر.\n";
+    let book = common::book_with(&[("1.md", code.as_bytes())]);
+    let (epub, _) = build(book.path());
+    assert_eq!(
+        fonts_in(&epub),
+        [
+            "Amiri-Bold.ttf",
+            "Amiri-Regular.ttf",
+            "NotoSansMono-Regular.ttf"
+        ]
+    );
+    assert!(epubcheck(&book.path().join("output/book.epub")) || skip_note());
+}
+
+/// Numbered lists read «١-», never «١.», whose full stop sits left of the digit in
+/// right-to-left text and reads like «٠١»: the markers as Chromium (the engine of Readium and
+/// Thorium) lays them out, taken from its PDF, for a list from 1 and one from 3.
+#[test]
+fn numbered_lists_read_with_a_dash() {
+    let text = "+++\ntitle = \"فصل\"\npart = 1\nseries = \"كتاب\"\n+++\n\nنص.\n\n1. أول\n2. ثان\n\nنص آخر.\n\n3. ثالث\n4. رابع\n";
+    let book = common::book_with(&[("1.md", text.as_bytes())]);
+    let (epub, _) = build(book.path());
+    let pkg = check_structure(&epub);
+    let lists = pkg.parts()[0].find_all("ol").len();
+    assert_eq!(lists, 2);
+    assert!(epubcheck(&book.path().join("output/book.epub")) || skip_note());
+    if !common::require_tool("chromium", &["--version"], "apt-get install chromium")
+        || !common::require_tool("pdftotext", &["-v"], "apt-get install poppler-utils")
+    {
+        return;
+    }
+    let dir = book.path().join("unpacked");
+    for (name, bytes) in entries(&epub) {
+        let path = dir.join(&name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+    let pdf = book.path().join("part.pdf");
+    let out = std::process::Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-pdf-header-footer",
+        ])
+        .arg(format!("--print-to-pdf={}", pdf.display()))
+        .arg(format!(
+            "file://{}",
+            dir.join("OEBPS/part-001.xhtml").display()
+        ))
+        .output()
+        .expect("chromium runs");
+    assert!(pdf.exists(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = common::run_tool("pdftotext", &[pdf.to_str().unwrap(), "-"]);
+    // Bidi controls pdftotext adds around runs, and spaces, say nothing of the marker.
+    let text: String = text
+        .chars()
+        .filter(|c| !matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | ' '))
+        .collect();
+    for d in ['١', '٢', '٣', '٤'] {
+        assert!(
+            text.contains(&format!("{d}-")) || text.contains(&format!("-{d}")),
+            "no «{d}-» marker in:\n{text}"
+        );
+        assert!(
+            !text.contains(&format!("{d}.")) && !text.contains(&format!(".{d}")),
+            "«{d}.» marker in:\n{text}"
+        );
+    }
+}
+
+/// The generated cover's title reads in a library's thumbnail, 150 px wide: each of its lines
+/// at least 16 px tall there, for a short title and for a long one (which wraps onto several
+/// lines and still fits between the margins). Measured on the PNG: rows with white ink
+/// above the gold rule, cut into runs (the title's lines) where a row has none.
+#[test]
+fn cover_title_reads_in_a_thumbnail() {
+    let short = "كتاب الموصل";
+    let long = "وهم الخلافة: من حلم السلطة إلى حضيض الانهيار، قراءة في صعود تنظيم داعش وسقوطه بين العراق وسوريا والمنطقة";
+    for (title, min_lines) in [(short, 1), (long, 3)] {
+        let part = "+++\ntitle = \"فصل\"\npart = 1\n+++\n\nنص.\n";
+        let book = common::book_with(&[("1.md", part.as_bytes())]);
+        std::fs::write(
+            book.path().join("publish.toml"),
+            format!("[book]\ntitle = \"{title}\"\nauthor = \"عزيز جلال\"\n"),
+        )
+        .unwrap();
+        let (epub, _) = build(book.path());
+        let png = entries(&epub)
+            .into_iter()
+            .find(|(n, _)| n.ends_with("images/cover.png"))
+            .expect("a generated cover")
+            .1;
+        let decoder = png::Decoder::new(std::io::Cursor::new(png));
+        let mut reader = decoder.read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        let channels = info.color_type.samples();
+        let (w, h) = (info.width as usize, info.height as usize);
+        let px = |x: usize, y: usize| {
+            let i = (y * w + x) * channels;
+            (buf[i], buf[i + 1], buf[i + 2])
+        };
+        let white = |y: usize| {
+            (0..w).any(|x| matches!(px(x, y), (r, g, b) if r > 200 && g > 200 && b > 200))
+        };
+        let gold = |y: usize| {
+            (0..w)
+                .filter(|&x| matches!(px(x, y), (r, _, b) if r > 150 && b < 120 && r > b + 60))
+                .count()
+                > w / 10
+        };
+        let rule = (0..h).find(|&y| gold(y)).expect("the gold rule");
+        let mut lines = Vec::new();
+        let mut run = 0;
+        for y in 0..rule {
+            if white(y) {
+                run += 1;
+            } else if run > 0 {
+                lines.push(run);
+                run = 0;
+            }
+        }
+        // Dots and marks above or below a line make small runs of their own: a line is a run
+        // at least half as tall as the tallest.
+        let tallest = *lines.iter().max().expect("title ink");
+        let lines: Vec<usize> = lines.into_iter().filter(|r| 2 * r >= tallest).collect();
+        let scale = 150.0 / w as f64;
+        let heights: Vec<f64> = lines.iter().map(|r| *r as f64 * scale).collect();
+        assert!(lines.len() >= min_lines, "{title}: lines {heights:?}");
+        for hpx in &heights {
+            assert!(
+                *hpx >= 16.0,
+                "{title}: a line {hpx:.1} px tall at 150 px wide: {heights:?}"
+            );
+        }
+        // Nothing of the title in the page's margin: the ink stays inside the cover.
+        let inked = (0..rule).filter(|&y| white(y)).count();
+        assert!(inked > 0 && !white(0) && !white(h - 1));
+        eprintln!("{title}: line heights at 150 px: {heights:.1?}");
+    }
 }
 
 fn skip_note() -> bool {

@@ -79,7 +79,7 @@ fn site_has_index_parts_and_whole_book_with_relative_links() {
         "search/meta.js",
         "search/t0.js",
         "search/s0.js",
-        "fonts/Amiri-Regular.ttf",
+        "fonts/Amiri-Regular.woff2",
         "fonts/OFL-Amiri.txt",
     ] {
         assert!(
@@ -88,11 +88,8 @@ fn site_has_index_parts_and_whole_book_with_relative_links() {
             files.keys()
         );
     }
-    // The fonts are the theme's, byte for byte.
-    assert_eq!(
-        files["fonts/Amiri-Regular.ttf"],
-        std::fs::read(common::root().join("themes/default/fonts/Amiri-Regular.ttf")).unwrap()
-    );
+    // The fonts are the theme's, as WOFF2.
+    assert!(files["fonts/Amiri-Regular.woff2"].starts_with(b"wOF2"));
 
     let index = read(&site.join("index.html"));
     // Contents in part order, each a relative link.
@@ -1284,5 +1281,131 @@ fn printed_part_has_page_numbers_and_the_book_title_and_no_site_tools() {
         "انتقل إلى المحتوى",
     ] {
         assert!(!text.contains(chrome), "site chrome «{chrome}» printed");
+    }
+}
+
+/// The site's fonts: WOFF2 made from the theme's TrueType files, only the faces its text uses
+/// (no italic without emphasis, no Hebrew face without Hebrew, no code face without code, and
+/// the licences of the families served), every `url()` of the style sheets naming a file of
+/// the site, the same bytes on every build; and in Chromium every face the pages declare
+/// loads (`document.fonts`, status "loaded").
+#[test]
+fn site_fonts_are_woff2_and_only_the_faces_used() {
+    let book = seed_book();
+    let site = build_html(book.path());
+    let files = tree(&site);
+    let fonts: Vec<&str> = files
+        .keys()
+        .filter(|k| k.starts_with("fonts/"))
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        fonts,
+        [
+            "fonts/Amiri-Bold.woff2",
+            "fonts/Amiri-Regular.woff2",
+            "fonts/OFL-Amiri.txt"
+        ]
+    );
+    let theme = common::root().join("themes/default/fonts");
+    for face in ["Amiri-Bold", "Amiri-Regular"] {
+        let woff2 = &files[&format!("fonts/{face}.woff2")];
+        let ttf = std::fs::read(theme.join(format!("{face}.ttf"))).unwrap();
+        assert!(woff2.starts_with(b"wOF2"), "{face}: not WOFF2");
+        // The WOFF2 header's totalSfntSize: the font it decodes to is the theme's size.
+        let sfnt = u32::from_be_bytes(woff2[16..20].try_into().unwrap()) as usize;
+        assert!(
+            sfnt >= ttf.len() - 4 * 64,
+            "{face}: {sfnt} vs {}",
+            ttf.len()
+        );
+        assert!(
+            woff2.len() * 2 < ttf.len(),
+            "{face}: {} bytes of WOFF2 for {} of TrueType",
+            woff2.len(),
+            ttf.len()
+        );
+    }
+    for css in ["book.css", "site.css"] {
+        let text = String::from_utf8_lossy(&files[css]).into_owned();
+        for url in text.split("url(").skip(1) {
+            let target = url[..url.find(')').unwrap()].trim_matches(['"', '\'']);
+            assert!(files.contains_key(target), "{css} names {target}");
+        }
+    }
+    // Reproducible: a second build writes the same font bytes.
+    let again = tree(&build_html(book.path()));
+    for f in &fonts {
+        assert_eq!(files[*f], again[*f], "{f} differs between builds");
+    }
+
+    // Code, emphasis and Hebrew bring their faces (and licences).
+    let rich = "+++\ntitle = \"فصل\"\npart = 1\nseries = \"كتاب\"\n+++\n\nشغّل `make all` ثم *انتظر* قليلًا: שָׁלוֹם.\n";
+    let rich_book = book_with(&[("1.md", rich.as_bytes())]);
+    let rich_files = tree(&build_html(rich_book.path()));
+    for f in [
+        "fonts/Amiri-Italic.woff2",
+        "fonts/NotoSansMono-Regular.woff2",
+        "fonts/OFL-NotoSansMono.txt",
+        "fonts/NotoSerifHebrew-Regular.woff2",
+        "fonts/OFL-NotoSerifHebrew.txt",
+    ] {
+        assert!(
+            rich_files.contains_key(f),
+            "{f} missing: {:?}",
+            rich_files.keys()
+        );
+    }
+    assert!(!rich_files.keys().any(|k| k.ends_with(".ttf")));
+
+    if !common::require_found(
+        "puppeteer-core",
+        common::npm_module("puppeteer-core").is_some(),
+        "npm install -g puppeteer-core (scripts/install-test-tools)",
+    ) {
+        return;
+    }
+    let module = common::npm_module("puppeteer-core").unwrap();
+    let script = r#"
+const puppeteer = require(process.argv[1]);
+(async () => {
+  const browser = await puppeteer.launch({
+    executablePath: process.env.PUPPETEER_EXECUTABLE_PATH || "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
+  });
+  const out = {};
+  for (const url of process.argv.slice(2)) {
+    const page = await browser.newPage();
+    await page.goto(url, { waitUntil: "load" });
+    await page.evaluate(() => document.fonts.ready);
+    out[url] = await page.evaluate(() =>
+      [...document.fonts].map(f => `${f.family} ${f.weight} ${f.style} ${f.status}`));
+    await page.close();
+  }
+  await browser.close();
+  console.log(JSON.stringify(out));
+})().catch(e => { console.error(e); process.exit(1); });
+"#;
+    let urls: Vec<String> = html_pages(&site).iter().map(|p| file_url(p)).collect();
+    let out = Command::new("node")
+        .args(["-e", script])
+        .arg(module)
+        .args(&urls)
+        .env("PUPPETEER_EXECUTABLE_PATH", "/usr/bin/chromium")
+        .output()
+        .expect("node runs");
+    assert!(
+        out.status.success(),
+        "puppeteer: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let faces: BTreeMap<String, Vec<String>> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(faces.len(), urls.len());
+    for (url, list) in faces {
+        assert_eq!(
+            list,
+            ["Amiri normal normal loaded", "Amiri bold normal loaded"],
+            "{url}"
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! theme), returns its files in memory, and this module puts them in place atomically.
 
 pub mod epub;
+pub mod fonts;
 pub mod html;
 pub mod memo;
 pub mod pdf;

@@ -399,6 +399,15 @@ impl Renderer<'_> {
                         let _ = write!(out, "<ol class=\"{style}\"");
                         if *n != 1 {
                             let _ = write!(out, " start=\"{n}\"");
+                            // The EPUB numbers items with a CSS counter (epub.css: «١-», not
+                            // «١.», in reading systems without @counter-style); it starts here.
+                            if self.opts.flavor == Flavor::Epub {
+                                let _ = write!(
+                                    out,
+                                    " style=\"counter-reset: list-number {}\"",
+                                    i128::from(*n) - 1
+                                );
+                            }
                         }
                         out.push_str(">\n");
                     }

@@ -7,9 +7,9 @@
 //! the zip entry times. Source text only ever reaches the output escaped: through
 //! [`xhtml::escape`] in our documents, through epub-builder's escaper in the OPF/NCX/nav.
 
-mod fonts;
 mod pack;
 
+use super::fonts;
 use super::xhtml::{self, Flavor};
 use super::{Artifact, Rendered};
 use crate::Context;
@@ -207,19 +207,14 @@ fn build(
     }
 
     // The text around the parts, for the fonts it needs (the colophon's list of fonts aside).
+    // The colophon's paths and hashes are set in the body font (see `stylesheet`), so they
+    // bring in no code font: that is embedded only for code in the parts.
     let title_page = title_page(ctx);
     let bare_colophon = colophon(ctx, &identifier, &[], digits);
     let mut generated: Vec<&str> = vec![&title_page, &bare_colophon, TOC_NAME];
     generated.extend(nav_labels.iter().map(String::as_str));
-    let generated_code: Vec<&str> = ctx
-        .book
-        .parts
-        .iter()
-        .flat_map(|p| [p.source.path.as_str(), p.source.sha256.as_str()])
-        .collect();
     let text = fonts::Text {
         generated: &generated,
-        generated_code: &generated_code,
     };
     let fonts = fonts::embedded(ctx, &text, diags);
     b.stylesheet(stylesheet(ctx, &fonts, diags).as_bytes())
@@ -570,6 +565,13 @@ fn stylesheet(ctx: &Context, fonts: &[fonts::Font<'_>], diags: &mut Vec<Diagnost
         list(&cfg.body, "serif"),
         list(&cfg.code, "monospace")
     );
+    // The colophon's paths and hashes in the body font: a code font embedded for forty hex
+    // digits a part would be most of the EPUB's weight (the default's is 400 KB).
+    let _ = writeln!(
+        css,
+        "section.colophon code {{ font-family: {}; }}\n",
+        list(&cfg.body, "serif")
+    );
     // Per-language body fonts of the theme, picked by the `lang` the writer puts on blocks.
     for (lang, families) in &cfg.lang {
         if lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
@@ -644,7 +646,7 @@ fn epub_css(css: &str) -> (String, usize) {
                 .get(..10)
                 .is_some_and(|h| h.eq_ignore_ascii_case("@font-face"))
         {
-            i = rule_end(css, i);
+            i = fonts::rule_end(css, i);
             continue;
         }
         if decl_start && (c.is_ascii_alphabetic() || c == '-') {
@@ -687,42 +689,6 @@ fn epub_css(css: &str) -> (String, usize) {
         i += c.len_utf8();
     }
     (out, removed)
-}
-
-/// Where the rule starting at `start` ends: after its block's closing brace (or its `;`),
-/// skipping braces inside strings and comments.
-fn rule_end(css: &str, start: usize) -> usize {
-    let mut depth = 0usize;
-    let mut quote = None;
-    let mut escaped = false;
-    let bytes = css.as_bytes();
-    let mut i = start;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if let Some(q) = quote {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == q {
-                quote = None;
-            }
-        } else if css[i..].starts_with("/*") {
-            i = css[i + 2..].find("*/").map_or(css.len(), |e| i + 2 + e + 2);
-            continue;
-        } else {
-            match b {
-                b'"' | b'\'' => quote = Some(b),
-                b'{' => depth += 1,
-                b'}' if depth <= 1 => return i + 1,
-                b'}' => depth -= 1,
-                b';' if depth == 0 => return i + 1,
-                _ => {}
-            }
-        }
-        i += 1;
-    }
-    css.len()
 }
 
 /// A cover image and its type.

@@ -6,6 +6,7 @@
 //! [`super::xhtml`]; this module only writes the page chrome, and escapes through
 //! [`xhtml::escape`].
 
+mod fonts;
 pub mod search;
 
 use super::xhtml::{self, Flavor, Options};
@@ -210,11 +211,38 @@ pub fn render(ctx: &Context) -> Rendered {
         site.book_page(&book_bodies, &book_description).into_bytes(),
     ));
 
+    // The faces the pages use, as WOFF2; the text around the parts is on the index page and
+    // in the theme's scripts.
+    let index_page = files
+        .iter()
+        .find(|(n, _)| n == "index.html")
+        .map(|(_, b)| String::from_utf8_lossy(b).into_owned())
+        .unwrap_or_default();
+    let scripts: Vec<String> = ["site.js", "search.js"]
+        .iter()
+        .filter_map(|n| ctx.theme.text(n).map(str::to_owned))
+        .collect();
+    let mut generated: Vec<&str> = vec![&index_page];
+    generated.extend(scripts.iter().map(String::as_str));
+    let mut site_fonts = fonts::site_fonts(ctx, &generated);
     for name in ["book.css", "site.css", "site.js"] {
         match ctx.theme.file(name) {
+            Some(bytes) if name.ends_with(".css") => {
+                let css = site_fonts.rewrite_css(&String::from_utf8_lossy(bytes));
+                files.push((name.into(), css.into_bytes()));
+            }
             Some(bytes) => files.push((name.into(), bytes.to_vec())),
             None => diagnostics.push(missing_theme_file(name)),
         }
+    }
+    // Faces no theme style sheet declares get a rule of their own, first in book.css.
+    let undeclared = site_fonts.undeclared_rules();
+    if !undeclared.is_empty()
+        && let Some((_, css)) = files.iter_mut().find(|(n, _)| n == "book.css")
+    {
+        let mut with = undeclared.into_bytes();
+        with.append(css);
+        *css = with;
     }
     if site.search {
         match ctx.theme.file("search.js") {
@@ -224,10 +252,11 @@ pub fn render(ctx: &Context) -> Rendered {
         files.extend(index.to_files());
     }
 
-    // The theme's fonts, and every other file in its fonts folder (the licences).
-    let fonts: BTreeSet<&str> = ctx.theme.fonts().into_iter().map(|(p, _)| p).collect();
+    // The faces the pages use, and every other file in the theme's fonts folder (the
+    // licences).
+    files.append(&mut site_fonts.files);
     for (path, bytes) in ctx.theme.files() {
-        if fonts.contains(path) || (path.starts_with("fonts/") && !is_font_file(path)) {
+        if path.starts_with("fonts/") && !is_font_file(path) && site_fonts.keeps_other_file(path) {
             files.push((path.to_owned(), bytes.to_vec()));
         }
     }

@@ -1,4 +1,4 @@
-//! The theme fonts an EPUB embeds: only the faces its text can use.
+//! The theme fonts an EPUB embeds and the HTML site serves: only the faces its text can use.
 //!
 //! Every face costs the reader's download and the build's compression time (the default theme's
 //! seven files are 2.1 MB, more than the text of a 100,000-word book), so a face is embedded
@@ -13,7 +13,7 @@ use crate::model::Setting;
 use crate::write::pdf::world::FontSet;
 
 /// A theme font embedded in the EPUB.
-pub(super) struct Font<'a> {
+pub(crate) struct Font<'a> {
     /// Path inside `OEBPS/`.
     pub href: String,
     pub bytes: &'a [u8],
@@ -22,20 +22,19 @@ pub(super) struct Font<'a> {
     pub bold: bool,
     pub italic: bool,
     /// The theme file it comes from.
-    path: &'a str,
+    pub path: &'a str,
 }
 
-/// The text of the book as the fonts see it. `generated` is the text `publish` writes around
-/// the parts (title page, navigation, colophon); `generated_code` is what of it is set as code.
-pub(super) struct Text<'a> {
+/// The text `publish` writes around the parts (title page, navigation, colophon), all of it
+/// set in the body fonts.
+pub(crate) struct Text<'a> {
     pub generated: &'a [&'a str],
-    pub generated_code: &'a [&'a str],
 }
 
 /// The theme's fonts that the book's text uses, with family, weight and style taken from file
 /// names such as `fonts/NotoSerifHebrew-Bold.ttf` matched against the families named in
 /// `theme.toml`.
-pub(super) fn embedded<'a>(
+pub(crate) fn embedded<'a>(
     ctx: &'a Context,
     text: &Text<'_>,
     diags: &mut Vec<Diagnostic>,
@@ -137,12 +136,6 @@ impl Uses {
         for t in text.generated {
             uses.body_chars.insert_str(t);
         }
-        if !text.generated_code.is_empty() {
-            uses.code_styles[style(false, false)] = true;
-        }
-        for t in text.generated_code {
-            uses.code_chars.insert_str(t);
-        }
         for part in &ctx.book.parts {
             part.for_each_text(&mut |t, _, set: Setting| {
                 let (styles, chars) = if set.code {
@@ -189,6 +182,11 @@ impl CharSet {
                 .filter_map(move |b| char::from_u32((w * 64 + b) as u32))
         })
     }
+}
+
+/// Every font file of the theme that an EPUB can carry (none reported).
+pub(crate) fn all(ctx: &Context) -> Vec<Font<'_>> {
+    theme_fonts(ctx, &mut Vec::new())
 }
 
 /// Every font file of the theme that an EPUB can carry.
@@ -238,6 +236,42 @@ fn theme_fonts<'a>(ctx: &'a Context, diags: &mut Vec<Diagnostic>) -> Vec<Font<'a
         });
     }
     out
+}
+
+/// Where the rule starting at `start` ends: after its block's closing brace (or its `;`),
+/// skipping braces inside strings and comments.
+pub(crate) fn rule_end(css: &str, start: usize) -> usize {
+    let mut depth = 0usize;
+    let mut quote = None;
+    let mut escaped = false;
+    let bytes = css.as_bytes();
+    let mut i = start;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == q {
+                quote = None;
+            }
+        } else if css[i..].starts_with("/*") {
+            i = css[i + 2..].find("*/").map_or(css.len(), |e| i + 2 + e + 2);
+            continue;
+        } else {
+            match b {
+                b'"' | b'\'' => quote = Some(b),
+                b'{' => depth += 1,
+                b'}' if depth <= 1 => return i + 1,
+                b'}' => depth -= 1,
+                b';' if depth == 0 => return i + 1,
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    css.len()
 }
 
 #[cfg(test)]
