@@ -738,3 +738,4 @@ mod tests {
         );
     }
 }
+            leading_heading: false,
