@@ -77,6 +77,11 @@ const EN: Strings = Strings {
     loading: "Searching…",
 };
 
+/// How many parts the sidebar of a part page lists on each side of the current one: all of
+/// them in a book of up to 51 parts; a window in a longer one, so the pages of a book of
+/// hundreds of parts do not each carry the whole list (the contents page has it).
+const SIDEBAR_REACH: usize = 25;
+
 /// One page of a part.
 struct PartPage<'a> {
     part: &'a Part,
@@ -91,6 +96,9 @@ struct PartPage<'a> {
 struct PartWork {
     page_body: String,
     book_body: String,
+    /// The part's sections, with their ids on its own page and on the whole-book page.
+    sections: Vec<xhtml::Section>,
+    book_sections: Vec<xhtml::Section>,
     docs: Vec<(String, String, Vec<String>)>,
     diagnostics: Vec<Diagnostic>,
 }
@@ -162,8 +170,11 @@ pub fn render(ctx: &Context) -> Rendered {
         .par_iter()
         .map(|page| site.render_part(page))
         .collect();
+    let mut page_bodies = Vec::with_capacity(rendered.len());
     let mut book_bodies = Vec::with_capacity(rendered.len());
-    for (i, (page, work)) in site.pages.iter().zip(rendered).enumerate() {
+    let mut sections = Vec::with_capacity(rendered.len());
+    let mut book_sections = Vec::with_capacity(rendered.len());
+    for (page, work) in site.pages.iter().zip(rendered) {
         diagnostics.extend(work.diagnostics);
         let n = index.add_part(search::PartEntry {
             label: page.label.clone(),
@@ -173,17 +184,23 @@ pub fn render(ctx: &Context) -> Rendered {
         for (anchor, text, words) in work.docs {
             index.add_doc_words(n, anchor, text, words);
         }
+        book_bodies.push(work.book_body);
+        sections.push(work.sections);
+        book_sections.push(work.book_sections);
+        page_bodies.push(work.page_body);
+    }
+    // The part pages are finished once every part's sections are known (for the sidebar).
+    for (i, (page, body)) in site.pages.iter().zip(&page_bodies).enumerate() {
         files.push((
             page.file.clone(),
-            site.part_page(i, &work.page_body).into_bytes(),
+            site.part_page(i, body, &sections).into_bytes(),
         ));
-        book_bodies.push(work.book_body);
     }
 
-    files.push(("index.html".into(), site.index_page().into_bytes()));
+    files.push(("index.html".into(), site.index_page(&sections).into_bytes()));
     files.push((
         "book.html".into(),
-        site.book_page(&book_bodies).into_bytes(),
+        site.book_page(&book_bodies, &book_sections).into_bytes(),
     ));
 
     for name in ["book.css", "site.css", "site.js"] {
@@ -475,7 +492,7 @@ impl Site<'_> {
             },
         );
         // The same warnings come from both renderings: report them once.
-        let book_body = xhtml::part_body(page.part, &self.book_options(page)).html;
+        let book = xhtml::part_body(page.part, &self.book_options(page));
         let title = page.part.title_text();
         let mut docs = Vec::with_capacity(body.anchors.len() + 1);
         let title_words = search::words(&title);
@@ -486,7 +503,9 @@ impl Site<'_> {
         }
         PartWork {
             page_body: body.html,
-            book_body,
+            book_body: book.html,
+            sections: body.sections,
+            book_sections: book.sections,
             docs,
             diagnostics: body.diagnostics,
         }
@@ -517,7 +536,70 @@ impl Site<'_> {
         out
     }
 
-    fn part_page(&self, i: usize, body: &str) -> String {
+    /// The sections of a part as a nested list of links (`href` + `#id`), or nothing when
+    /// the part has none.
+    fn section_list(href: &str, sections: &[xhtml::Section]) -> String {
+        if sections.is_empty() {
+            return String::new();
+        }
+        let mut out = String::from("<ol class=\"toc-sections\">\n");
+        for sec in sections {
+            // A heading in another language keeps its direction inside the link, while the
+            // link itself stays in the page's (a block link would otherwise move sides).
+            let text = if sec.voice.is_empty() {
+                escape(&sec.text)
+            } else {
+                format!("<span{}>{}</span>", sec.voice, escape(&sec.text))
+            };
+            let _ = writeln!(
+                out,
+                "<li><a href=\"{}#{}\">{text}</a></li>",
+                escape(href),
+                escape(&sec.id),
+            );
+        }
+        out.push_str("</ol>\n");
+        out
+    }
+
+    /// The contents sidebar of part page `i`: the parts (those near it in a long book) and,
+    /// under the current one, its sections. Plain HTML; the stylesheet shows it beside the text
+    /// on wide screens only.
+    fn sidebar(&self, i: usize, sections: &[Vec<xhtml::Section>]) -> String {
+        let s = self.strings;
+        let first = i.saturating_sub(SIDEBAR_REACH);
+        let last = (i + SIDEBAR_REACH).min(self.pages.len().saturating_sub(1));
+        let mut out = format!(
+            "<nav class=\"sidebar\" aria-label=\"{}\">\n<p class=\"sidebar-home\"><a href=\"index.html\">{}</a></p>\n<ol>\n",
+            s.contents, s.contents
+        );
+        if first > 0 {
+            out.push_str("<li class=\"sidebar-more\" aria-hidden=\"true\">…</li>\n");
+        }
+        for (j, page) in self.pages.iter().enumerate().take(last + 1).skip(first) {
+            let current = if j == i { " aria-current=\"page\"" } else { "" };
+            let _ = write!(
+                out,
+                "<li{}><a href=\"{}\"{current}>{}</a>",
+                lang_dir_if_different(page.part, self.book),
+                escape(&page.file),
+                escape(&self.full_title(page))
+            );
+            if j == i {
+                // Same-page links: the fragment alone.
+                out.push('\n');
+                out.push_str(&Self::section_list("", &sections[j]));
+            }
+            out.push_str("</li>\n");
+        }
+        if last + 1 < self.pages.len() {
+            out.push_str("<li class=\"sidebar-more\" aria-hidden=\"true\">…</li>\n");
+        }
+        out.push_str("</ol>\n</nav>\n");
+        out
+    }
+
+    fn part_page(&self, i: usize, body: &str, sections: &[Vec<xhtml::Section>]) -> String {
         let page = &self.pages[i];
         let s = self.strings;
         let prev = i.checked_sub(1).and_then(|j| self.pages.get(j));
@@ -546,6 +628,7 @@ impl Site<'_> {
             self.part_heading(page, &opts),
             body
         );
+        out.push_str(&self.sidebar(i, sections));
         // In reading order: "previous" comes first (at the start side: right in RTL), "next"
         // last (at the end side: left in RTL). The CSS uses logical properties only.
         let _ = writeln!(out, "<nav class=\"pager\" aria-label=\"{}\">", s.parts_nav);
@@ -599,7 +682,8 @@ impl Site<'_> {
         out
     }
 
-    fn index_page(&self) -> String {
+    /// `sections[i]` are the sections of part `i` with their ids on the part's page.
+    fn index_page(&self, sections: &[Vec<xhtml::Section>]) -> String {
         let meta = &self.book.meta;
         let s = self.strings;
         let mut out = self.head(&meta.title, "");
@@ -635,13 +719,14 @@ impl Site<'_> {
             id_prefix: String::new(),
             images: self.images.clone(),
         };
-        for page in &self.pages {
+        for (page, sections) in self.pages.iter().zip(sections) {
             let _ = writeln!(
                 out,
-                "<li{}><a href=\"{}\">{}</a></li>",
+                "<li{}><a href=\"{}\">{}</a>\n{}</li>",
                 lang_dir_if_different(page.part, self.book),
                 escape(&page.file),
-                self.part_heading(page, &opts)
+                self.part_heading(page, &opts),
+                Self::section_list(&page.file, sections)
             );
         }
         let _ = write!(
@@ -655,8 +740,9 @@ impl Site<'_> {
         out
     }
 
-    /// The whole book on one page; `bodies` are the parts' bodies rendered for it.
-    fn book_page(&self, bodies: &[String]) -> String {
+    /// The whole book on one page; `bodies` are the parts' bodies rendered for it and
+    /// `sections` their sections (ids prefixed as on this page).
+    fn book_page(&self, bodies: &[String], sections: &[Vec<xhtml::Section>]) -> String {
         let meta = &self.book.meta;
         let s = self.strings;
         let mut out = self.head(&meta.title, "");
@@ -673,14 +759,15 @@ impl Site<'_> {
             .iter()
             .map(|p| format!("{}-", p.file.trim_end_matches(".html")))
             .collect();
-        for (page, prefix) in self.pages.iter().zip(&prefixes) {
+        for ((page, prefix), sections) in self.pages.iter().zip(&prefixes).zip(sections) {
             let opts = self.book_options(page);
             let _ = writeln!(
                 out,
-                "<li{}><a href=\"#{}title\">{}</a></li>",
+                "<li{}><a href=\"#{}title\">{}</a>\n{}</li>",
                 lang_dir_if_different(page.part, self.book),
                 prefix,
-                self.part_heading(page, &opts)
+                self.part_heading(page, &opts),
+                Self::section_list("", sections)
             );
         }
         out.push_str("</ol>\n</nav>\n");
@@ -721,6 +808,7 @@ mod tests {
                 encoding: "utf-8".into(),
             },
             blocks: Vec::new(),
+            leading_heading: false,
         }
     }
 
@@ -738,4 +826,3 @@ mod tests {
         );
     }
 }
-            leading_heading: false,
