@@ -287,3 +287,23 @@ fn common_fixture(name: &str) -> std::path::PathBuf {
         .join("tests/fixtures")
         .join(name)
 }
+
+/// With a `series` in the front matter, the book keeps that name; the shared `title` still
+/// gives way to the parts' `#` headings, and a part without one keeps it.
+#[test]
+fn shared_title_with_named_series() {
+    let dir = tempfile::tempdir().unwrap();
+    for (n, heading) in [(1, "# الأول\n\n"), (2, "# الثاني\n\n"), (3, "")] {
+        std::fs::write(
+            dir.path().join(format!("0{n}.md")),
+            format!(
+                "+++\ntitle = \"العنوان المشترك\"\nseries = \"السلسلة\"\npart = {n}\n+++\n\n{heading}نص.\n"
+            ),
+        )
+        .unwrap();
+    }
+    let book = assemble_dir(dir.path());
+    let titles: Vec<String> = book.parts.iter().map(|p| p.title_text()).collect();
+    assert_eq!(titles, ["الأول", "الثاني", "العنوان المشترك"]);
+    assert_eq!(book.meta.title, "السلسلة");
+}

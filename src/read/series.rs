@@ -151,8 +151,8 @@ pub fn assemble(
 /// ([`Part::leading_heading`]), that shared title is the series title, not a part title. Each
 /// part that opens with a `#` heading takes it as its title (it leaves the body, whose
 /// headings move up a level so its `##` sections are the model's level 1); a part without
-/// one keeps the shared title. The shared title becomes the part's `series` where it names
-/// none, so the book is still called by it. Titles that differ between parts are always the
+/// one keeps the shared title. When no part names its `series`, the shared title becomes
+/// every part's, so the book is still called by it. Titles that differ between parts are always the
 /// parts' own, and a `#` heading under them stays a heading of the body.
 pub fn titles_from_headings(parts: &mut [Part]) {
     use crate::read::arabic::fold;
@@ -164,8 +164,10 @@ pub fn titles_from_headings(parts: &mut [Part]) {
     if key.is_empty() || parts.iter().any(|p| fold(p.title_text().trim()) != key) {
         return;
     }
+    // Parts that name their series keep it (a `series` warning stays about what they say).
+    let named = parts.iter().any(|p| p.series.is_some());
     for part in parts.iter_mut() {
-        if part.series.is_none() {
+        if !named {
             part.series = Some(shared.trim().to_owned());
         }
         if !part.leading_heading {
