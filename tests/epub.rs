@@ -76,6 +76,17 @@ impl Element {
         self.all().into_iter().filter(|e| e.name == name).collect()
     }
 
+    /// The child elements named `name`, in order.
+    fn children_named<'a>(&'a self, name: &str) -> Vec<&'a Element> {
+        self.children
+            .iter()
+            .filter_map(|c| match c {
+                Node::Element(e) if e.name == name => Some(e),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Text content, unescaped.
     fn text(&self) -> String {
         let mut s = String::new();
@@ -224,19 +235,63 @@ fn read_package(epub: &[u8]) -> Package {
     }
 }
 
+/// An entry of a navigation list: label, target, and the entries nested under it.
+#[derive(Debug, PartialEq)]
+struct NavEntry {
+    label: String,
+    href: String,
+    children: Vec<NavEntry>,
+}
+
+/// The entries of an `<ol>` of the navigation document, nested lists included.
+fn nav_entries(ol: &Element) -> Vec<NavEntry> {
+    ol.children_named("li")
+        .into_iter()
+        .map(|li| {
+            let a = li.children_named("a")[0];
+            NavEntry {
+                label: a.text().trim().to_owned(),
+                href: a.attr("href").unwrap_or("").to_owned(),
+                children: li
+                    .children_named("ol")
+                    .first()
+                    .map_or_else(Vec::new, |ol| nav_entries(ol)),
+            }
+        })
+        .collect()
+}
+
+/// The `navPoint`s under an NCX element, nested ones included.
+fn ncx_entries(parent: &Element) -> Vec<NavEntry> {
+    parent
+        .children_named("navPoint")
+        .into_iter()
+        .map(|p| NavEntry {
+            label: p.find_all("text")[0].text().trim().to_owned(),
+            href: p.children_named("content")[0]
+                .attr("src")
+                .unwrap_or("")
+                .to_owned(),
+            children: ncx_entries(p),
+        })
+        .collect()
+}
+
 impl Package {
-    /// Labels of the `toc` navigation, in order.
-    fn toc(&self) -> Vec<String> {
+    /// The `toc` navigation as a tree.
+    fn toc_tree(&self) -> Vec<NavEntry> {
         let nav = &self.xhtml[&self.nav_path];
         let toc = nav
             .find_all("nav")
             .into_iter()
             .find(|n| n.attr("epub:type") == Some("toc"))
             .expect("a toc nav");
-        toc.find_all("a")
-            .iter()
-            .map(|a| a.text().trim().to_owned())
-            .collect()
+        nav_entries(toc.children_named("ol")[0])
+    }
+
+    /// Labels of the top level of the `toc` navigation (the parts, the colophon), in order.
+    fn toc(&self) -> Vec<String> {
+        self.toc_tree().into_iter().map(|e| e.label).collect()
     }
 
     /// Spine documents that are parts (`epub:type="chapter"`), in reading order.
@@ -940,4 +995,76 @@ fn identifier_and_cover_from_config() {
             "{stderr}"
         );
     }
+}
+
+/// Issue 12: the navigation document and the NCX list each part's sections (its `##`
+/// headings) nested under it, pointing at ids that exist in the part's document; the parts'
+/// titles are their `#` headings, not the series name their front matter repeats.
+#[test]
+fn navigation_and_ncx_list_sections_under_their_parts() {
+    let book = common::book_from_dir(&common::fixture("toc"));
+    let (epub, _) = build(book.path());
+    let pkg = check_structure(&epub);
+    let tree = pkg.toc_tree();
+    let outline = |entries: &[NavEntry]| -> Vec<(String, Vec<String>)> {
+        entries
+            .iter()
+            .map(|e| {
+                (
+                    e.label.clone(),
+                    e.children.iter().map(|c| c.label.clone()).collect(),
+                )
+            })
+            .collect()
+    };
+    let expected: Vec<(String, Vec<String>)> = [
+        (
+            "الجزء الأول: البداية في الموصل",
+            vec!["المدينة القديمة", "الجسور على النهر"],
+        ),
+        (
+            "الجزء الثاني: الطريق إلى الرقة",
+            vec!["عبور الصحراء", "The Euphrates crossing", "الوصول"],
+        ),
+        ("الجزء الثالث: العودة", vec![]),
+        ("بيانات النشر", vec![]),
+    ]
+    .into_iter()
+    .map(|(l, c)| (l.to_owned(), c.into_iter().map(str::to_owned).collect()))
+    .collect();
+    assert_eq!(outline(&tree), expected);
+    // Every section link lands on a heading of its part's document.
+    for part in &tree {
+        for sec in &part.children {
+            let (file, id) = sec.href.split_once('#').expect("a fragment");
+            assert_eq!(file, part.href, "{sec:?} is not in its part's document");
+            let doc = &pkg.xhtml[&format!("OEBPS/{file}")];
+            let target = doc
+                .all()
+                .into_iter()
+                .find(|e| e.attr("id") == Some(id))
+                .unwrap_or_else(|| panic!("no id {id} in {file}"));
+            assert_eq!(target.name, "h2", "{sec:?}");
+            assert_eq!(target.text().trim(), sec.label);
+        }
+    }
+    // The NCX has the same tree, and says it is two levels deep.
+    let ncx_bytes = &pkg
+        .entries
+        .iter()
+        .find(|(n, _)| n == "OEBPS/toc.ncx")
+        .expect("an NCX")
+        .1;
+    let ncx = parse("toc.ncx", ncx_bytes);
+    let map = ncx.find_all("navMap")[0];
+    let points = ncx_entries(map);
+    assert_eq!(points, tree);
+    let depth = ncx
+        .find_all("meta")
+        .into_iter()
+        .find(|m| m.attr("name") == Some("dtb:depth"))
+        .and_then(|m| m.attr("content"))
+        .map(str::to_owned);
+    assert_eq!(depth.as_deref(), Some("2"));
+    assert!(epubcheck(&book.path().join("output/book.epub")) || skip_note());
 }

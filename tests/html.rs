@@ -1409,3 +1409,267 @@ const puppeteer = require(process.argv[1]);
         );
     }
 }
+
+/// Every `id="…"` of a page, in order.
+fn ids(html: &str) -> Vec<String> {
+    html.match_indices(" id=\"")
+        .map(|(i, m)| {
+            let rest = &html[i + m.len()..];
+            rest[..rest.find('"').unwrap()].to_owned()
+        })
+        .collect()
+}
+
+/// The `href`s of the links inside the first element that starts with `open` (up to the
+/// matching `</nav>`).
+fn nav_links(html: &str, open: &str) -> Vec<String> {
+    let start = html
+        .find(open)
+        .unwrap_or_else(|| panic!("no {open} in page"));
+    let end = start + html[start..].find("</nav>").unwrap();
+    html[start..end]
+        .match_indices("<a href=\"")
+        .map(|(i, m)| {
+            let rest = &html[start + i + m.len()..];
+            rest[..rest.find('"').unwrap()].to_owned()
+        })
+        .collect()
+}
+
+/// Does `href` (relative to the site, or `#id` on `page`) point at an existing element?
+fn resolves(site: &Path, page: &str, href: &str) -> bool {
+    let (file, frag) = href.split_once('#').unwrap_or((href, ""));
+    let file = if file.is_empty() { page } else { file };
+    let Ok(html) = std::fs::read_to_string(site.join(file)) else {
+        return false;
+    };
+    frag.is_empty() || ids(&html).iter().any(|i| i == frag)
+}
+
+/// Issue 12: the index, the whole-book page and the sidebar of each part page list the
+/// parts' `#` titles (not the repeated series name) and, under each, its `##` sections,
+/// linked to unique ids that exist.
+#[test]
+fn contents_list_sections_under_parts_and_every_link_resolves() {
+    let book = book_from_dir(&fixture("toc"));
+    let site = build_html(book.path());
+    for page in html_pages(&site) {
+        let html = read(&page);
+        let all = ids(&html);
+        let unique: std::collections::BTreeSet<&String> = all.iter().collect();
+        assert_eq!(unique.len(), all.len(), "{page:?}: duplicate ids");
+    }
+
+    let index = read(&site.join("index.html"));
+    let links = nav_links(&index, "<nav class=\"toc\"");
+    assert_eq!(
+        links,
+        [
+            "part-1.html",
+            "part-1.html#h2",
+            "part-1.html#h6",
+            "part-2.html",
+            "part-2.html#h2",
+            "part-2.html#h4",
+            "part-2.html#h6",
+            "part-3.html",
+            "book.html",
+        ]
+    );
+    for l in &links {
+        assert!(
+            resolves(&site, "index.html", l),
+            "index: {l} does not resolve"
+        );
+    }
+    for (title, section) in [
+        ("البداية في الموصل", "المدينة القديمة"),
+        ("الطريق إلى الرقة", "عبور الصحراء"),
+    ] {
+        let t = index.find(title).unwrap_or_else(|| panic!("no {title}"));
+        let s = index
+            .find(section)
+            .unwrap_or_else(|| panic!("no {section}"));
+        assert!(t < s, "{section} is not listed under {title}");
+    }
+    // The series name is the book's title, not every part's; `###` is not in the contents.
+    let toc = &index[index.find("<nav class=\"toc\"").unwrap()..];
+    let toc = &toc[..toc.find("</nav>").unwrap()];
+    assert!(!toc.contains("رحلة الفهرس"), "{toc}");
+    assert!(index.contains("<h1>رحلة الفهرس</h1>"));
+    assert!(!index.contains("تفصيل لا يظهر"));
+    // The English section keeps its direction inside the link.
+    assert!(index.contains(
+        "<a href=\"part-2.html#h4\"><span dir=\"ltr\" lang=\"en\">The Euphrates crossing</span></a>"
+    ));
+
+    let whole = read(&site.join("book.html"));
+    let links = nav_links(&whole, "<nav class=\"toc\"");
+    assert_eq!(links.len(), 8, "{links:?}");
+    assert!(links.contains(&"#part-2-h4".to_owned()));
+    for l in &links {
+        assert!(
+            resolves(&site, "book.html", l),
+            "book.html: {l} does not resolve"
+        );
+    }
+
+    for (n, sections) in [(1, 2), (2, 3), (3, 0)] {
+        let page = format!("part-{n}.html");
+        let html = read(&site.join(&page));
+        let links = nav_links(&html, "<nav class=\"sidebar\"");
+        // Home, the three parts, the current part's sections.
+        assert_eq!(links.len(), 4 + sections, "{page}: {links:?}");
+        assert_eq!(
+            links.iter().filter(|l| l.starts_with('#')).count(),
+            sections
+        );
+        for l in &links {
+            assert!(resolves(&site, &page, l), "{page}: {l} does not resolve");
+        }
+        assert!(
+            html.contains(&format!("<a href=\"{page}\" aria-current=\"page\">")),
+            "{page}: current part not marked"
+        );
+        assert_eq!(html.matches("aria-current").count(), 1);
+    }
+}
+
+/// A long series: each part page's sidebar lists only the parts near it, so the pages do not
+/// grow with the square of the number of parts.
+#[test]
+fn sidebar_of_a_long_series_is_a_window() {
+    let files: Vec<(String, Vec<u8>)> = (1..=80)
+        .map(|n| {
+            (
+                format!("{n:03}.md"),
+                format!("+++\ntitle = \"عنوان {n}\"\npart = {n}\n+++\n\nنص الجزء.\n").into_bytes(),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    let book = common::book_with(&refs);
+    let site = build_html(book.path());
+    let html = read(&site.join("part-40.html"));
+    let links = nav_links(&html, "<nav class=\"sidebar\"");
+    assert_eq!(links.len(), 1 + 51, "{links:?}");
+    assert_eq!(links[1], "part-15.html");
+    assert_eq!(links[51], "part-65.html");
+    assert_eq!(html.matches("class=\"sidebar-more\"").count(), 2);
+    let first = nav_links(&read(&site.join("part-1.html")), "<nav class=\"sidebar\"");
+    assert_eq!(first[1], "part-1.html");
+    assert_eq!(first.len(), 1 + 26);
+}
+
+/// The sidebar in Chromium: beside the text at 1280 px (start side, not over the text), not
+/// shown at 360 px; its links lead to elements that exist.
+#[test]
+fn browser_sidebar_shows_on_wide_screens_only() {
+    if !require_tool(
+        "chromium",
+        &["--version"],
+        "install chromium (apt-get install chromium)",
+    ) {
+        return;
+    }
+    let book = book_from_dir(&fixture("toc"));
+    let site = build_html(book.path());
+    let js = r##"
+window.addEventListener("load", function () {
+  var nav = document.querySelector("nav.sidebar");
+  var r = nav.getBoundingClientRect();
+  var main = document.querySelector("main article").getBoundingClientRect();
+  var cur = nav.querySelector("[aria-current=page]");
+  var out = {
+    innerWidth: window.innerWidth,
+    display: getComputedStyle(nav).display,
+    left: r.left, right: r.right, top: r.top, bottom: r.bottom, width: r.width,
+    mainLeft: main.left, mainRight: main.right,
+    current: cur ? cur.getAttribute("href") : null,
+    currentVisible: cur ? cur.getBoundingClientRect().width > 0 : false,
+    missing: Array.from(nav.querySelectorAll("a[href^='#']"))
+      .filter(function (a) { return !document.getElementById(a.getAttribute("href").slice(1)); })
+      .map(function (a) { return a.getAttribute("href"); }),
+    scrollWidth: document.documentElement.scrollWidth,
+    clientWidth: document.documentElement.clientWidth
+  };
+  parent.postMessage(JSON.stringify(out), "*");
+});
+"##;
+    std::fs::write(site.join("sidebar-probe.js"), js).unwrap();
+    let html = read(&site.join("part-2.html"));
+    std::fs::write(
+        site.join("probe-part-2.html"),
+        html.replace(
+            "</body>",
+            "<script src=\"sidebar-probe.js\"></script>\n</body>",
+        ),
+    )
+    .unwrap();
+    let measure = |width: u32| {
+        let frame = format!(
+            r#"<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>probe</title></head>
+<body style="margin:0">
+<iframe src="probe-part-2.html" title="probe" style="width:{width}px;height:800px;border:0"></iframe>
+<script>
+window.addEventListener("message", function (e) {{
+  var pre = document.createElement("pre");
+  pre.id = "test-out";
+  pre.textContent = e.data;
+  document.body.appendChild(pre);
+}});
+</script>
+</body></html>
+"#
+        );
+        let harness = site.join(format!("sidebar-frame-{width}.html"));
+        std::fs::write(&harness, frame).unwrap();
+        probe_output(&chromium_dom(&file_url(&harness), width.max(500) + 100))
+    };
+
+    let wide = measure(1280);
+    assert_eq!(wide["innerWidth"], 1280, "{wide}");
+    assert_eq!(wide["display"], "block", "{wide}");
+    let f = |k: &str| wide[k].as_f64().unwrap();
+    assert!(f("width") >= 150.0, "sidebar too narrow: {wide}");
+    assert!(
+        f("left") >= 0.0 && f("right") <= 1280.0,
+        "off screen: {wide}"
+    );
+    assert!(f("top") >= 0.0 && f("top") < 800.0, "not in view: {wide}");
+    // Right to left: the sidebar is on the right, clear of the text column.
+    assert!(f("left") >= f("mainRight"), "sidebar over the text: {wide}");
+    assert_eq!(wide["current"], "part-2.html", "{wide}");
+    assert_eq!(wide["currentVisible"], true, "{wide}");
+    assert_eq!(wide["missing"], serde_json::json!([]), "{wide}");
+    assert!(wide["scrollWidth"].as_i64() <= wide["clientWidth"].as_i64());
+
+    let narrow = measure(360);
+    assert_eq!(narrow["innerWidth"], 360, "{narrow}");
+    assert_eq!(narrow["display"], "none", "{narrow}");
+    assert_eq!(narrow["width"], 0.0, "{narrow}");
+    assert!(narrow["scrollWidth"].as_i64() <= narrow["clientWidth"].as_i64());
+}
+
+/// The contents with sections and the sidebar are valid HTML (the Nu HTML Checker).
+#[test]
+fn nu_html_checker_accepts_contents_with_sections() {
+    if !require_tool(
+        "java",
+        &["-version"],
+        "apt-get install -y default-jre-headless",
+    ) {
+        return;
+    }
+    let book = book_from_dir(&fixture("toc"));
+    let site = build_html(book.path());
+    let mut files = html_pages(&site);
+    files.push(site.join("site.css"));
+    assert_eq!(files.len(), 2 + 3 + 1);
+    let problems = vnu_problems(&files);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -863,3 +863,70 @@ fn long_contents_is_right_after_two_layout_passes() {
         .collect();
     assert_eq!(folio, opening.to_string(), "contents entry: {entry}");
 }
+
+/// Issue 12: the bookmarks list each part's sections (its `##` headings) under the part, on
+/// the part's pages; deeper headings are not bookmarked; the parts are titled by their `#`
+/// headings, not by the series name their front matter repeats.
+#[test]
+fn bookmarks_list_sections_under_their_parts() {
+    if !tools() {
+        return;
+    }
+    let book = book_from_dir(&fixture("toc"));
+    let pdf = build_pdf(book.path());
+    let json: serde_json::Value =
+        serde_json::from_str(&run("qpdf", &["--json", "--json-key=outlines"], &pdf)).unwrap();
+    let outlines = json["outlines"].as_array().expect("outlines");
+    let tree: Vec<(String, Vec<String>)> = outlines
+        .iter()
+        .map(|o| {
+            (
+                o["title"].as_str().unwrap().to_owned(),
+                o["kids"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|k| {
+                        assert_eq!(k["kids"], serde_json::json!([]), "too deep: {k}");
+                        k["title"].as_str().unwrap().to_owned()
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, Vec<String>)> = [
+        (
+            "البداية في الموصل",
+            vec!["المدينة القديمة", "الجسور على النهر"],
+        ),
+        (
+            "الطريق إلى الرقة",
+            vec!["عبور الصحراء", "The Euphrates crossing", "الوصول"],
+        ),
+        ("العودة", vec![]),
+    ]
+    .into_iter()
+    .map(|(t, k)| (t.to_owned(), k.into_iter().map(str::to_owned).collect()))
+    .collect();
+    assert_eq!(tree, expected);
+    // Each section bookmark points at the page its heading is printed on.
+    for part in outlines {
+        for kid in part["kids"].as_array().unwrap() {
+            let page = kid["destpageposfrom1"].as_u64().unwrap().to_string();
+            let text = Command::new("pdftotext")
+                .args(["-enc", "UTF-8", "-f", &page, "-l", &page])
+                .arg(&pdf)
+                .arg("-")
+                .output()
+                .unwrap();
+            let text = String::from_utf8(text.stdout).unwrap();
+            let title = kid["title"].as_str().unwrap();
+            // Arabic comes out of pdftotext in logical order; compare without spaces.
+            let squash = |s: &str| s.split_whitespace().collect::<String>();
+            assert!(
+                squash(&text).contains(&squash(title)),
+                "{title} is not on page {page}:\n{text}"
+            );
+        }
+    }
+}

@@ -183,3 +183,127 @@ mod never_panics {
         }
     }
 }
+
+/// Read every Markdown part of a fixture folder and assemble the series.
+fn assemble_dir(dir: &std::path::Path) -> publish::model::Book {
+    let theme = Theme::builtin();
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let parts = files
+        .iter()
+        .filter_map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            read::read_bytes(
+                &std::fs::read(p).unwrap(),
+                &format!("sources/{name}"),
+                Format::from_path(p).unwrap(),
+                &theme.config.junk,
+            )
+            .part
+        })
+        .collect();
+    let date = read::series::BuildDate {
+        date: "2026-01-01".into(),
+        timestamp: 1_767_225_600,
+    };
+    read::series::assemble(parts, &Default::default(), date).0
+}
+
+/// The headings of the model's level 1 (the sections) of each part, as plain text.
+fn sections(book: &publish::model::Book) -> Vec<Vec<String>> {
+    book.parts
+        .iter()
+        .map(|p| {
+            p.blocks
+                .iter()
+                .filter_map(|b| match b {
+                    publish::model::Block::Heading {
+                        level: 1, content, ..
+                    } => Some(publish::model::Inline::plain(content)),
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Issue 12: parts whose front matter all give the series name as `title` take their `#`
+/// heading as title; the shared title names the book; `##` sections become level 1.
+#[test]
+fn shared_front_matter_title_is_the_series_and_hash_headings_title_the_parts() {
+    let book = assemble_dir(&common_fixture("toc"));
+    let titles: Vec<String> = book.parts.iter().map(|p| p.title_text()).collect();
+    assert_eq!(titles, ["البداية في الموصل", "الطريق إلى الرقة", "العودة"]);
+    assert_eq!(book.meta.title, "رحلة الفهرس");
+    assert_eq!(
+        sections(&book),
+        [
+            vec!["المدينة القديمة", "الجسور على النهر"],
+            vec!["عبور الصحراء", "The Euphrates crossing", "الوصول"],
+            vec![],
+        ]
+    );
+    // The `###` heading is one level below the sections.
+    let levels: Vec<u8> = book.parts[0]
+        .blocks
+        .iter()
+        .filter_map(|b| match b {
+            publish::model::Block::Heading { level, .. } => Some(*level),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(levels, [1, 2, 1]);
+    assert!(book.parts.iter().all(|p| !p.leading_heading));
+}
+
+/// Titles that differ are the parts' own: a `#` heading under one stays in the body.
+#[test]
+fn distinct_front_matter_titles_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    for (n, title) in [(1, "أ"), (2, "ب")] {
+        std::fs::write(
+            dir.path().join(format!("0{n}.md")),
+            format!(
+                "+++\ntitle = \"{title}\"\npart = {n}\n+++\n\n# عنوان\n\nنص.\n\n## قسم\n\nنص.\n"
+            ),
+        )
+        .unwrap();
+    }
+    let book = assemble_dir(dir.path());
+    let titles: Vec<String> = book.parts.iter().map(|p| p.title_text()).collect();
+    assert_eq!(titles, ["أ", "ب"]);
+    assert_eq!(sections(&book)[0], ["عنوان"]);
+    // One part alone: its title is its own even with a `#` heading.
+    std::fs::remove_file(dir.path().join("02.md")).unwrap();
+    let one = assemble_dir(dir.path());
+    assert_eq!(one.parts[0].title_text(), "أ");
+}
+
+fn common_fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// With a `series` in the front matter, the book keeps that name; the shared `title` still
+/// gives way to the parts' `#` headings, and a part without one keeps it.
+#[test]
+fn shared_title_with_named_series() {
+    let dir = tempfile::tempdir().unwrap();
+    for (n, heading) in [(1, "# الأول\n\n"), (2, "# الثاني\n\n"), (3, "")] {
+        std::fs::write(
+            dir.path().join(format!("0{n}.md")),
+            format!(
+                "+++\ntitle = \"العنوان المشترك\"\nseries = \"السلسلة\"\npart = {n}\n+++\n\n{heading}نص.\n"
+            ),
+        )
+        .unwrap();
+    }
+    let book = assemble_dir(dir.path());
+    let titles: Vec<String> = book.parts.iter().map(|p| p.title_text()).collect();
+    assert_eq!(titles, ["الأول", "الثاني", "العنوان المشترك"]);
+    assert_eq!(book.meta.title, "السلسلة");
+}

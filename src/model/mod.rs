@@ -200,6 +200,12 @@ pub struct Part {
     pub source: Source,
     /// Body content.
     pub blocks: Vec<Block>,
+    /// The body opens with a source `#` heading although the front matter gives the title. When
+    /// every part's front-matter title is the same (the series name), assembly makes that
+    /// heading the part's title ([`crate::read::series::assemble`]); otherwise it stays a
+    /// heading of the body.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub leading_heading: bool,
 }
 
 /// The source file of a part, for diagnostics and the colophon.

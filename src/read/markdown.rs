@@ -378,8 +378,12 @@ pub fn read(src: &SourceFile, text: &str) -> ReadResult {
             },
         )]
     });
+    // With both, the heading stays in the body; the series decides which one is the part's
+    // title (see `series::assemble`).
+    let opens_with_heading = matches!(blocks.first(), Some(Block::Heading { level: 1, .. }));
+    let leading_heading = title.is_some() && opens_with_heading;
     if title.is_none()
-        && let Some(Block::Heading { level: 1, .. }) = blocks.first()
+        && opens_with_heading
         && let Block::Heading { content, .. } = blocks.remove(0)
     {
         title = Some(content);
@@ -491,6 +495,7 @@ pub fn read(src: &SourceFile, text: &str) -> ReadResult {
             dir,
             source: src.source.clone(),
             blocks,
+            leading_heading,
         }),
         diagnostics: diags,
     }
@@ -1175,7 +1180,7 @@ fn strip_caption_prefix(mut inlines: Vec<Inline>) -> Vec<Inline> {
 
 /// Shift heading levels so the highest heading in the body is level 1 (a part whose sections
 /// start at `##` still gets headings in order below the part title).
-fn shift_headings(blocks: &mut [Block]) {
+pub(crate) fn shift_headings(blocks: &mut [Block]) {
     fn min_level(blocks: &[Block]) -> Option<u8> {
         blocks
             .iter()

@@ -414,6 +414,7 @@ pub fn read(src: &SourceFile, text: &str, junk: &JunkConfig) -> ReadResult {
         lang,
         source: src.source.clone(),
         blocks,
+        leading_heading: false,
     };
     ReadResult {
         part: Some(part),

@@ -3,7 +3,7 @@
 
 use crate::config::BookConfig;
 use crate::diag::Diagnostic;
-use crate::model::{Book, Dir, Lang, Meta, Part};
+use crate::model::{Block, Book, Dir, Lang, Meta, Part};
 use std::collections::BTreeMap;
 
 /// Build date and timestamp for the book (from config or `SOURCE_DATE_EPOCH`).
@@ -23,6 +23,7 @@ pub fn assemble(
     date: BuildDate,
 ) -> (Book, Vec<Diagnostic>) {
     let mut diags = Vec::new();
+    titles_from_headings(&mut parts);
     // Stable sort: numbered parts by number, then unnumbered ones in file order.
     parts.sort_by_key(|p| (p.number.is_none(), p.number.unwrap_or(0)));
 
@@ -141,6 +142,51 @@ pub fn assemble(
         },
         diags,
     )
+}
+
+/// Part titles when the front matter of every part gives the series name as `title`.
+///
+/// The rule: if there are at least two parts, every part's title is the same (compared
+/// [folded](crate::read::arabic::fold)), and at least one part's body opens with a `#` heading
+/// ([`Part::leading_heading`]), that shared title is the series title, not a part title. Each
+/// part that opens with a `#` heading takes it as its title (it leaves the body, whose
+/// headings move up a level so its `##` sections are the model's level 1); a part without
+/// one keeps the shared title. When no part names its `series`, the shared title becomes
+/// every part's, so the book is still called by it. Titles that differ between parts are always the
+/// parts' own, and a `#` heading under them stays a heading of the body.
+pub fn titles_from_headings(parts: &mut [Part]) {
+    use crate::read::arabic::fold;
+    if parts.len() < 2 || !parts.iter().any(|p| p.leading_heading) {
+        return;
+    }
+    let shared = parts[0].title_text();
+    let key = fold(shared.trim());
+    if key.is_empty() || parts.iter().any(|p| fold(p.title_text().trim()) != key) {
+        return;
+    }
+    // Parts that name their series keep it (a `series` warning stays about what they say).
+    let named = parts.iter().any(|p| p.series.is_some());
+    for part in parts.iter_mut() {
+        if !named {
+            part.series = Some(shared.trim().to_owned());
+        }
+        if !part.leading_heading {
+            continue;
+        }
+        // The heading is the first of the body: only a lead image can stand before it.
+        let Some(i) = part
+            .blocks
+            .iter()
+            .position(|b| matches!(b, Block::Heading { .. }))
+        else {
+            continue;
+        };
+        if let Block::Heading { content, .. } = part.blocks.remove(i) {
+            part.title = content;
+        }
+        part.leading_heading = false;
+        crate::read::markdown::shift_headings(&mut part.blocks);
+    }
 }
 
 /// Part numbers above this are reported as probable typos (`part-number-too-large`); they

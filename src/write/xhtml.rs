@@ -73,6 +73,20 @@ pub struct Anchor {
     pub text: String,
 }
 
+/// A section of a part for the contents: a heading of the model's level 1 among the part's
+/// top-level blocks (a `##` under the part's `#` title in Markdown).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    /// Element id of the heading on the page (deterministic: the renderer's counter, with the
+    /// page's prefix, so unique within the page).
+    pub id: String,
+    /// Plain text of the heading (notes dropped).
+    pub text: String,
+    /// ` dir="…" lang="…"` when the heading is in another language than its part, else empty:
+    /// already escaped, for an element of the contents.
+    pub voice: String,
+}
+
 /// A rendered part body.
 #[derive(Debug, Clone, Default)]
 pub struct Body {
@@ -80,6 +94,8 @@ pub struct Body {
     pub html: String,
     /// Anchors of paragraphs and headings, in order.
     pub anchors: Vec<Anchor>,
+    /// The part's sections, in order, for the contents.
+    pub sections: Vec<Section>,
     /// What could not be rendered as written.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -212,8 +228,20 @@ pub fn part_body(part: &Part, opts: &Options) -> Body {
     let mut r = Renderer::new(part, opts);
     collect_notes(&part.blocks, &mut r.notes);
     let mut html = String::new();
+    let mut sections = Vec::new();
     for b in &part.blocks {
         r.block(b, &mut html);
+        if let Block::Heading {
+            level: 1, content, ..
+        } = b
+            && let Some(a) = r.anchors.last()
+        {
+            sections.push(Section {
+                id: a.id.clone(),
+                text: a.text.clone(),
+                voice: voice_attrs(part, content, opts.flavor).0,
+            });
+        }
     }
     r.footnotes(&mut html);
     let forbidden = forbidden_chars_in(part);
@@ -237,6 +265,7 @@ pub fn part_body(part: &Part, opts: &Options) -> Body {
     Body {
         html,
         anchors: r.anchors,
+        sections,
         diagnostics: r.diagnostics,
     }
 }

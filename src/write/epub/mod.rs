@@ -16,7 +16,7 @@ use crate::Context;
 use crate::diag::Diagnostic;
 use crate::model::{Digits, Meta, Part};
 use epub_builder::{
-    EpubBuilder, EpubContent, EpubVersion, MetadataOpfV3, ReferenceType, ZipLibrary,
+    EpubBuilder, EpubContent, EpubVersion, MetadataOpfV3, ReferenceType, TocElement, ZipLibrary,
 };
 use rayon::prelude::*;
 use std::fmt::Write;
@@ -257,11 +257,22 @@ fn build(
     b.add_content(EpubContent::new("title.xhtml", doc.as_bytes()))
         .map_err(lib)?;
 
-    for (i, ((doc, part_diags), label)) in part_docs.into_iter().zip(nav_labels).enumerate() {
+    let mut has_sections = false;
+    for (i, ((doc, sections, part_diags), label)) in
+        part_docs.into_iter().zip(nav_labels).enumerate()
+    {
         // The part's forbidden characters are reported once, by `part_body`.
         diags.extend(part_diags);
-        let mut content =
-            EpubContent::new(format!("part-{:03}.xhtml", i + 1), doc.as_bytes()).title(label);
+        let href = format!("part-{:03}.xhtml", i + 1);
+        let mut content = EpubContent::new(href.clone(), doc.as_bytes()).title(label);
+        // Its sections, nested under it in the navigation (`<ol>`) and the NCX (`navPoint`).
+        for sec in sections {
+            let text = clean(&sec.text, "navigation", &mut Vec::new());
+            if !text.trim().is_empty() {
+                has_sections = true;
+                content = content.child(TocElement::new(format!("{href}#{}", sec.id), text));
+            }
+        }
         if i == 0 {
             content = content.reftype(ReferenceType::Text);
         }
@@ -282,6 +293,7 @@ fn build(
 
     let mut raw = Vec::new();
     b.generate(&mut raw).map_err(lib)?;
+    let ncx_depth = if has_sections { 2 } else { 1 };
     let patches = pack::Patches {
         title,
         lang,
@@ -293,6 +305,7 @@ fn build(
             .as_deref()
             .map(|p| clean(p, "publisher", diags)),
         timestamp: meta.timestamp,
+        ncx_depth,
     };
     pack::repack(&raw, &patches).map_err(|e| err(format!("cannot finish the EPUB: {e}")))
 }
@@ -390,7 +403,7 @@ fn part_document(
     nav_label: &str,
     digits: Digits,
     images: std::sync::Arc<xhtml::ImageFiles>,
-) -> (String, Vec<Diagnostic>) {
+) -> (String, Vec<xhtml::Section>, Vec<Diagnostic>) {
     let opts = xhtml::Options {
         flavor: Flavor::Epub,
         digits,
@@ -424,6 +437,7 @@ fn part_document(
     };
     (
         page.render(nav_label, " epub:type=\"bodymatter\"", &html),
+        body.sections,
         body.diagnostics,
     )
 }

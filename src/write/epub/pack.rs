@@ -28,6 +28,8 @@ pub struct Patches {
     pub publisher: Option<String>,
     /// Build time, seconds since the Unix epoch: every zip entry gets it.
     pub timestamp: i64,
+    /// Levels of the NCX's `navMap`: 2 when parts list their sections (the template says 1).
+    pub ncx_depth: u32,
 }
 
 /// Re-pack `epub` (epub-builder's output) with the patches applied and fixed entry times.
@@ -195,13 +197,19 @@ fn patch_nav(nav: &str, p: &Patches) -> Result<String, String> {
     )
 }
 
-/// The NCX template has no `dtb:uid` (older readers match it against the OPF identifier) and
-/// no language.
+/// The NCX template has no `dtb:uid` (older readers match it against the OPF identifier), no
+/// language, and a fixed `dtb:depth` of 1.
 fn patch_ncx(ncx: &str, p: &Patches) -> Result<String, String> {
     let file = "toc.ncx";
-    let root = r#"<ncx version="2005-1" xmlns="http://www.daisy.org/z3986/2005/ncx/">"#;
     let ncx = replace_once(
         ncx,
+        file,
+        r#"<meta name="dtb:depth" content="1" />"#,
+        &format!(r#"<meta name="dtb:depth" content="{}" />"#, p.ncx_depth),
+    )?;
+    let root = r#"<ncx version="2005-1" xmlns="http://www.daisy.org/z3986/2005/ncx/">"#;
+    let ncx = replace_once(
+        &ncx,
         file,
         root,
         &format!(
@@ -267,6 +275,7 @@ mod tests {
             builder_identifier: "urn:uuid:x".into(),
             publisher: Some("دار <&>".into()),
             timestamp: 1_790_000_001,
+            ncx_depth: 2,
         }
     }
 

@@ -78,6 +78,11 @@ const EN: Strings = Strings {
     loading: "Searching…",
 };
 
+/// How many parts the sidebar of a part page lists on each side of the current one: all of
+/// them in a book of up to 51 parts; a window in a longer one, so the pages of a book of
+/// hundreds of parts do not each carry the whole list (the contents page has it).
+const SIDEBAR_REACH: usize = 25;
+
 /// One page of a part.
 struct PartPage<'a> {
     part: &'a Part,
@@ -92,6 +97,9 @@ struct PartPage<'a> {
 struct PartWork {
     page_body: String,
     book_body: String,
+    /// The part's sections, with their ids on its own page and on the whole-book page.
+    sections: Vec<xhtml::Section>,
+    book_sections: Vec<xhtml::Section>,
     docs: Vec<(String, String, Vec<String>)>,
     /// The opening of its text, for `<meta name="description">` ([`description`]).
     description: String,
@@ -174,13 +182,15 @@ pub fn render(ctx: &Context) -> Rendered {
             memo::cached(key, || std::sync::Arc::new(site.render_part(page)))
         })
         .collect();
-    let mut book_bodies = Vec::with_capacity(rendered.len());
     // The book's description when it has no subtitle: the opening of its first part.
     let opening = rendered
         .first()
         .map(|w| w.description.clone())
         .unwrap_or_default();
-    for (i, (page, work)) in site.pages.iter().zip(rendered).enumerate() {
+    let sections: Vec<Vec<xhtml::Section>> = rendered.iter().map(|w| w.sections.clone()).collect();
+    let book_sections: Vec<Vec<xhtml::Section>> =
+        rendered.iter().map(|w| w.book_sections.clone()).collect();
+    for (page, work) in site.pages.iter().zip(&rendered) {
         diagnostics.extend(work.diagnostics.iter().cloned());
         let n = index.add_part(search::PartEntry {
             label: page.label.clone(),
@@ -190,12 +200,14 @@ pub fn render(ctx: &Context) -> Rendered {
         for (anchor, text, words) in &work.docs {
             index.add_doc_words(n, anchor.clone(), text.clone(), words);
         }
+    }
+    // The part pages are finished once every part's sections are known (for the sidebar).
+    for (i, (page, work)) in site.pages.iter().zip(&rendered).enumerate() {
         files.push((
             page.file.clone(),
-            site.part_page(i, &work.page_body, &work.description)
+            site.part_page(i, &work.page_body, &work.description, &sections)
                 .into_bytes(),
         ));
-        book_bodies.push(work);
     }
 
     let book_description = match &book.meta.subtitle {
@@ -204,11 +216,12 @@ pub fn render(ctx: &Context) -> Rendered {
     };
     files.push((
         "index.html".into(),
-        site.index_page(&book_description).into_bytes(),
+        site.index_page(&book_description, &sections).into_bytes(),
     ));
     files.push((
         "book.html".into(),
-        site.book_page(&book_bodies, &book_description).into_bytes(),
+        site.book_page(&rendered, &book_description, &book_sections)
+            .into_bytes(),
     ));
 
     // The faces the pages use, as WOFF2; the text around the parts is on the index page and
@@ -685,7 +698,7 @@ impl Site<'_> {
             },
         );
         // The same warnings come from both renderings: report them once.
-        let book_body = xhtml::part_body(page.part, &self.book_options(page)).html;
+        let book = xhtml::part_body(page.part, &self.book_options(page));
         let title = page.part.title_text();
         // The opening paragraphs (not headings): enough of them for a description.
         let mut opening: Vec<&str> = Vec::new();
@@ -707,7 +720,9 @@ impl Site<'_> {
         }
         PartWork {
             page_body: body.html,
-            book_body,
+            book_body: book.html,
+            sections: body.sections,
+            book_sections: book.sections,
             docs,
             description,
             diagnostics: body.diagnostics,
@@ -739,7 +754,76 @@ impl Site<'_> {
         out
     }
 
-    fn part_page(&self, i: usize, body: &str, description: &str) -> String {
+    /// The sections of a part as a nested list of links (`href` + `#id`), or nothing when
+    /// the part has none.
+    fn section_list(href: &str, sections: &[xhtml::Section]) -> String {
+        if sections.is_empty() {
+            return String::new();
+        }
+        let mut out = String::from("<ol class=\"toc-sections\">\n");
+        for sec in sections {
+            // A heading in another language keeps its direction inside the link, while the
+            // link itself stays in the page's (a block link would otherwise move sides).
+            let text = if sec.voice.is_empty() {
+                escape(&sec.text)
+            } else {
+                format!("<span{}>{}</span>", sec.voice, escape(&sec.text))
+            };
+            let _ = writeln!(
+                out,
+                "<li><a href=\"{}#{}\">{text}</a></li>",
+                escape(href),
+                escape(&sec.id),
+            );
+        }
+        out.push_str("</ol>\n");
+        out
+    }
+
+    /// The contents sidebar of part page `i`: the parts (those near it in a long book) and,
+    /// under the current one, its sections. Plain HTML; the stylesheet shows it beside the text
+    /// on wide screens only.
+    fn sidebar(&self, i: usize, sections: &[Vec<xhtml::Section>]) -> String {
+        let s = self.strings;
+        let first = i.saturating_sub(SIDEBAR_REACH);
+        let last = (i + SIDEBAR_REACH).min(self.pages.len().saturating_sub(1));
+        let mut out = format!(
+            "<nav class=\"sidebar\" aria-label=\"{}\">\n<p class=\"sidebar-home\"><a href=\"index.html\">{}</a></p>\n<ol>\n",
+            s.contents, s.contents
+        );
+        if first > 0 {
+            out.push_str("<li class=\"sidebar-more\" aria-hidden=\"true\">…</li>\n");
+        }
+        for (j, page) in self.pages.iter().enumerate().take(last + 1).skip(first) {
+            let current = if j == i { " aria-current=\"page\"" } else { "" };
+            let _ = write!(
+                out,
+                "<li{}><a href=\"{}\"{current}>{}</a>",
+                lang_dir_if_different(page.part, self.book),
+                escape(&page.file),
+                escape(&self.full_title(page))
+            );
+            if j == i {
+                // Same-page links: the fragment alone.
+                out.push('\n');
+                out.push_str(&Self::section_list("", &sections[j]));
+            }
+            out.push_str("</li>\n");
+        }
+        if last + 1 < self.pages.len() {
+            out.push_str("<li class=\"sidebar-more\" aria-hidden=\"true\">…</li>\n");
+        }
+        out.push_str("</ol>\n</nav>\n");
+        out
+    }
+
+    fn part_page(
+        &self,
+        i: usize,
+        body: &str,
+        description: &str,
+        sections: &[Vec<xhtml::Section>],
+    ) -> String {
         let page = &self.pages[i];
         let s = self.strings;
         let prev = i.checked_sub(1).and_then(|j| self.pages.get(j));
@@ -774,6 +858,7 @@ impl Site<'_> {
             self.part_heading(page, &opts),
             body
         );
+        out.push_str(&self.sidebar(i, sections));
         // In reading order: "previous" comes first (at the start side: right in RTL), "next"
         // last (at the end side: left in RTL). The CSS uses logical properties only.
         let _ = writeln!(out, "<nav class=\"pager\" aria-label=\"{}\">", s.parts_nav);
@@ -827,7 +912,9 @@ impl Site<'_> {
         out
     }
 
-    fn index_page(&self, description: &str) -> String {
+    /// `sections[i]` are the sections of part `i` with their ids on the part's page;
+    /// `description` is the book's.
+    fn index_page(&self, description: &str, sections: &[Vec<xhtml::Section>]) -> String {
         let meta = &self.book.meta;
         let s = self.strings;
         let page_meta = PageMeta {
@@ -868,13 +955,14 @@ impl Site<'_> {
             id_prefix: String::new(),
             images: self.images.clone(),
         };
-        for page in &self.pages {
+        for (page, sections) in self.pages.iter().zip(sections) {
             let _ = writeln!(
                 out,
-                "<li{}><a href=\"{}\">{}</a></li>",
+                "<li{}><a href=\"{}\">{}</a>\n{}</li>",
                 lang_dir_if_different(page.part, self.book),
                 escape(&page.file),
-                self.part_heading(page, &opts)
+                self.part_heading(page, &opts),
+                Self::section_list(&page.file, sections)
             );
         }
         let _ = write!(
@@ -889,8 +977,14 @@ impl Site<'_> {
     }
 
     /// The whole book on one page; `bodies` hold the parts' bodies rendered for it,
-    /// `description` the book's.
-    fn book_page(&self, bodies: &[std::sync::Arc<PartWork>], description: &str) -> String {
+    /// `description` is the book's and `sections` the parts' sections (ids prefixed as on
+    /// this page).
+    fn book_page(
+        &self,
+        bodies: &[std::sync::Arc<PartWork>],
+        description: &str,
+        sections: &[Vec<xhtml::Section>],
+    ) -> String {
         let meta = &self.book.meta;
         let s = self.strings;
         let page_meta = PageMeta {
@@ -912,14 +1006,15 @@ impl Site<'_> {
             .iter()
             .map(|p| format!("{}-", p.file.trim_end_matches(".html")))
             .collect();
-        for (page, prefix) in self.pages.iter().zip(&prefixes) {
+        for ((page, prefix), sections) in self.pages.iter().zip(&prefixes).zip(sections) {
             let opts = self.book_options(page);
             let _ = writeln!(
                 out,
-                "<li{}><a href=\"#{}title\">{}</a></li>",
+                "<li{}><a href=\"#{}title\">{}</a>\n{}</li>",
                 lang_dir_if_different(page.part, self.book),
                 prefix,
-                self.part_heading(page, &opts)
+                self.part_heading(page, &opts),
+                Self::section_list("", sections)
             );
         }
         out.push_str("</ol>\n</nav>\n");
@@ -960,6 +1055,7 @@ mod tests {
                 encoding: "utf-8".into(),
             },
             blocks: Vec::new(),
+            leading_heading: false,
         }
     }
 

@@ -22,8 +22,9 @@
 //!   (`{bars: [[start, width]…] in modules, digits, text}` or `none`); `volume`: `none` or
 //!   the volume's title;
 //! - nodes have a kind `k`: inline `t` (text), `ltr` (an isolated Latin run), `emph`, `strong`,
-//!   `link` (`url`), `code`, `br`, `note` (`b`: blocks); blocks `p`, `h` (`level`), `quote`,
-//!   `list` (`start`: `none` for bullets, `items`), `pre` (code block), `break`. Text is in `s`,
+//!   `link` (`url`), `code`, `br`, `note` (`b`: blocks); blocks `p`, `h` (`level`; `toc`: a
+//!   section of its part, bookmarked), `quote`, `list` (`start`: `none` for bullets, `items`),
+//!   `pre` (code block), `break`. Text is in `s`,
 //!   inline children in `c`, block children in `b`.
 //! - images: inline `img` and block `figure` with `src` (a path the world serves, under
 //!   [`IMAGE_DIR`]), `alt` (`none` when absent), `w` (printed width in points: the text width,
@@ -147,7 +148,14 @@ pub fn book_view(ctx: &Context, samples: &[&str]) -> (Value, Vec<Diagnostic>) {
         conv.dir.set(part.dir);
         let notes = collect_notes(part);
         let mut used = BTreeMap::new();
-        let blocks = conv.blocks(&part.blocks, &notes, &mut used, part, &mut diags);
+        let mut blocks = conv.blocks(&part.blocks, &notes, &mut used, part, &mut diags);
+        // The part's sections (its top-level headings of the model's level 1) are bookmarks
+        // under the part's own; deeper headings and headings in quotes or lists are not.
+        for b in &mut blocks {
+            if b["k"] == "h" && b["level"] == 1 {
+                b["toc"] = json!(true);
+            }
+        }
         if let Some(line) = conv.flattened.take() {
             diags.push(
                 Diagnostic::warning(
