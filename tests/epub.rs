@@ -1068,3 +1068,29 @@ fn navigation_and_ncx_list_sections_under_their_parts() {
     assert_eq!(depth.as_deref(), Some("2"));
     assert!(epubcheck(&book.path().join("output/book.epub")) || skip_note());
 }
+
+/// DAISY Ace on the seed book's EPUB and on a series whose parts have sections (nested
+/// navigation): no violation of any impact (issue 12).
+#[test]
+fn ace_finds_no_violation_in_the_seed_book_and_a_book_with_sections() {
+    if !common::require_tool(
+        "ace-cli",
+        &["--version"],
+        "npm install -g --ignore-scripts @daisy/ace-cli (scripts/install-test-tools)",
+    ) {
+        return;
+    }
+    let seed = common::book_with(&[(
+        "000_45698de3c11125b4.txt",
+        &std::fs::read(common::seed()).unwrap(),
+    )]);
+    let toc = common::book_from_dir(&common::fixture("toc"));
+    for book in [&seed, &toc] {
+        build(book.path());
+        let failed = common::ace_violations(
+            &book.path().join("output/book.epub"),
+            &book.path().join("ace"),
+        );
+        assert!(failed.is_empty(), "Ace violations:\n{}", failed.join("\n"));
+    }
+}

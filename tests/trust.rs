@@ -244,10 +244,26 @@ fn hostile_series_is_data_in_every_output() {
                 own_script || !matches!(element, "script" | "iframe" | "object" | "embed"),
                 "{name} has a <{tag}> element"
             );
-            assert!(
-                !tag.contains("etc/hostname") && !tag.contains("etc/passwd"),
-                "{name} references a local file in <{tag}>"
-            );
+            // Text may quote a path (a page's description, escaped); no URL may point at one.
+            for attr in [
+                "src",
+                "href",
+                "data",
+                "action",
+                "poster",
+                "srcset",
+                "formaction",
+            ] {
+                let key = format!(" {attr}=\"");
+                for (at, _) in tag.match_indices(&key) {
+                    let value = &tag[at + key.len()..];
+                    let value = &value[..value.find('"').unwrap_or(value.len())];
+                    assert!(
+                        !value.contains("etc/hostname") && !value.contains("etc/passwd"),
+                        "{name} references a local file in <{tag}>"
+                    );
+                }
+            }
             assert!(
                 !tag.contains("javascript:"),
                 "{name} has a javascript: URL in <{tag}>"

@@ -185,3 +185,48 @@ pub fn run_tool(program: &str, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// DAISY Ace on `epub` (report written under `report`): every failed assertion, document by
+/// document, as `document: rule (impact): html`. Panics when Ace checked no document.
+pub fn ace_violations(epub: &Path, report: &Path) -> Vec<String> {
+    let mut ace = Command::new("ace-cli");
+    if Path::new("/usr/bin/chromium").exists() {
+        ace.env("PUPPETEER_EXECUTABLE_PATH", "/usr/bin/chromium");
+    }
+    let out = ace
+        .arg("--silent")
+        .arg("--outdir")
+        .arg(report)
+        .arg(epub)
+        .output()
+        .expect("ace-cli runs");
+    let json = std::fs::read_to_string(report.join("report.json")).unwrap_or_else(|e| {
+        panic!(
+            "no Ace report ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let mut failed = Vec::new();
+    let mut stack = vec![(&report, String::new())];
+    while let Some((node, doc)) = stack.pop() {
+        let doc = node["earl:testSubject"]["url"]
+            .as_str()
+            .map_or(doc, str::to_owned);
+        match node["assertions"].as_array() {
+            Some(list) => stack.extend(list.iter().map(|a| (a, doc.clone()))),
+            None if node["earl:result"]["earl:outcome"] == "fail" => failed.push(format!(
+                "{doc}: {} ({}): {}",
+                node["earl:test"]["dct:title"],
+                node["earl:test"]["earl:impact"],
+                node["earl:result"]["html"]
+            )),
+            None => {}
+        }
+    }
+    assert!(
+        !report["assertions"].as_array().unwrap().is_empty(),
+        "Ace checked no document"
+    );
+    failed
+}
