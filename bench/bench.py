@@ -30,6 +30,24 @@ ENV = dict(os.environ, SOURCE_DATE_EPOCH="1790000000")
 ENV.pop("CI", None)
 
 
+def replace_section(head, section):
+    """Put `section` (text starting with the `## ` line `head`) into bench/RESULTS.md in place of
+    an earlier section with that heading (up to the next `## ` heading; the rest stays), or at
+    the end when there is none."""
+    path = os.path.join(ROOT, "bench", "RESULTS.md")
+    text = open(path, encoding="utf-8").read() if os.path.exists(path) else ""
+    new = section.rstrip("\n") + "\n"
+    if head in text:
+        start = text.index(head)
+        end = text.find("\n## ", start + len(head))
+        rest = text[end + 1:] if end != -1 else ""
+        text = text[:start] + new + ("\n" + rest if rest else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + new
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
 def seed_paragraphs():
     lines = [l.strip() for l in open(SEED, encoding="utf-8").read().split("\n")]
     paras = [l for l in lines[5:] if len(l.split()) > 12]

@@ -90,16 +90,7 @@ def main():
         "",
     ])
     print(table)
-    results = os.path.join(bench.ROOT, "bench", "RESULTS.md")
-    text = open(results, encoding="utf-8").read()
-    if SECTION in text:
-        start = text.index(SECTION)
-        end = text.find("\n## ", start + len(SECTION))
-        rest = text[end + 1:] if end != -1 else ""
-        text = text[:start] + table + ("\n" + rest if rest else "")
-    else:
-        text = text.rstrip() + "\n\n" + table
-    open(results, "w", encoding="utf-8").write(text)
+    bench.replace_section(SECTION, table)
 
 
 if __name__ == "__main__":

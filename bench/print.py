@@ -20,8 +20,6 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
 
-ROOT = bench.ROOT
-RESULTS = os.path.join(ROOT, "bench", "RESULTS.md")
 HEAD = "## Print edition: volumes in parallel (issue 14)"
 
 
@@ -80,18 +78,7 @@ def main():
         "```",
         "",
     ]
-    text = open(RESULTS, encoding="utf-8").read() if os.path.exists(RESULTS) else ""
-    new = "\n".join(section).rstrip() + "\n"
-    if HEAD in text:
-        # Replace only this section: up to the next `## ` heading, the rest stays.
-        start = text.index(HEAD)
-        end = text.find("\n## ", start + len(HEAD))
-        rest = text[end + 1 :] if end != -1 else ""
-        text = text[:start] + new + ("\n" + rest if rest else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + new
-    with open(RESULTS, "w", encoding="utf-8") as f:
-        f.write(text)
+    bench.replace_section(HEAD, "\n".join(section))
     print("\n".join(section))
 
 

@@ -238,36 +238,46 @@ fn theme_fonts<'a>(ctx: &'a Context, diags: &mut Vec<Diagnostic>) -> Vec<Font<'a
     out
 }
 
+/// If a comment (`/* … */`) or a quoted string starts at byte `i` of `css`, the byte just
+/// after it (the end of `css` when it is not closed), else `None`. The style-sheet scanners
+/// (the site's `@font-face` rewriter, the EPUB's clean-up, [`rule_end`]) skip both, so that
+/// braces and keywords inside them are never read as structure.
+pub(crate) fn skip_comment_or_string(css: &str, i: usize) -> Option<usize> {
+    let rest = css.get(i..)?;
+    if let Some(comment) = rest.strip_prefix("/*") {
+        return Some(comment.find("*/").map_or(css.len(), |e| i + 2 + e + 2));
+    }
+    let q = rest.chars().next().filter(|c| matches!(c, '"' | '\''))?;
+    let mut escaped = false;
+    for (j, d) in rest.char_indices().skip(1) {
+        if escaped {
+            escaped = false;
+        } else if d == '\\' {
+            escaped = true;
+        } else if d == q {
+            return Some(i + j + 1);
+        }
+    }
+    Some(css.len())
+}
+
 /// Where the rule starting at `start` ends: after its block's closing brace (or its `;`),
 /// skipping braces inside strings and comments.
 pub(crate) fn rule_end(css: &str, start: usize) -> usize {
     let mut depth = 0usize;
-    let mut quote = None;
-    let mut escaped = false;
     let bytes = css.as_bytes();
     let mut i = start;
     while i < bytes.len() {
-        let b = bytes[i];
-        if let Some(q) = quote {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == q {
-                quote = None;
-            }
-        } else if css[i..].starts_with("/*") {
-            i = css[i + 2..].find("*/").map_or(css.len(), |e| i + 2 + e + 2);
+        if let Some(end) = skip_comment_or_string(css, i) {
+            i = end;
             continue;
-        } else {
-            match b {
-                b'"' | b'\'' => quote = Some(b),
-                b'{' => depth += 1,
-                b'}' if depth <= 1 => return i + 1,
-                b'}' => depth -= 1,
-                b';' if depth == 0 => return i + 1,
-                _ => {}
-            }
+        }
+        match bytes[i] {
+            b'{' => depth += 1,
+            b'}' if depth <= 1 => return i + 1,
+            b'}' => depth -= 1,
+            b';' if depth == 0 => return i + 1,
+            _ => {}
         }
         i += 1;
     }

@@ -631,28 +631,13 @@ fn epub_css(css: &str) -> (String, usize) {
     let mut i = 0;
     while let Some(c) = css[i..].chars().next() {
         let rest = &css[i..];
-        if let Some(comment) = rest.strip_prefix("/*") {
-            let end = comment.find("*/").map_or(css.len(), |e| i + 2 + e + 2);
+        if let Some(end) = super::fonts::skip_comment_or_string(css, i) {
             out.push_str(&css[i..end]);
-            i = end;
-            continue;
-        }
-        if c == '"' || c == '\'' {
-            let mut end = css.len();
-            let mut escaped = false;
-            for (j, d) in rest.char_indices().skip(1) {
-                if escaped {
-                    escaped = false;
-                } else if d == '\\' {
-                    escaped = true;
-                } else if d == c {
-                    end = i + j + 1;
-                    break;
-                }
+            // After a string the declaration has begun; a comment changes nothing.
+            if !rest.starts_with("/*") {
+                decl_start = false;
             }
-            out.push_str(&css[i..end]);
             i = end;
-            decl_start = false;
             continue;
         }
         if depth == 0

@@ -85,14 +85,7 @@ impl SiteFonts {
         let mut i = 0;
         while let Some(c) = css[i..].chars().next() {
             let rest = &css[i..];
-            if let Some(comment) = rest.strip_prefix("/*") {
-                let end = comment.find("*/").map_or(css.len(), |e| i + 2 + e + 2);
-                out.push_str(&css[i..end]);
-                i = end;
-                continue;
-            }
-            if c == '"' || c == '\'' {
-                let end = string_end(css, i);
+            if let Some(end) = fonts::skip_comment_or_string(css, i) {
                 out.push_str(&css[i..end]);
                 i = end;
                 continue;
@@ -270,29 +263,13 @@ fn url_end(s: &str) -> usize {
     let lead = s.len() - t.len();
     match t.chars().next() {
         Some('"' | '\'') => {
-            let end = string_end(t, 0);
+            let end = fonts::skip_comment_or_string(t, 0).unwrap_or(t.len());
             let after = &t[end..];
             lead + end + after.find(')').map_or(after.len(), |e| e)
         }
         _ => s.find(')').unwrap_or(s.len()),
     }
     .min(s.len())
-}
-
-/// The end of the CSS string starting at `start` (after its closing quote).
-fn string_end(css: &str, start: usize) -> usize {
-    let q = css[start..].chars().next().unwrap_or('"');
-    let mut escaped = false;
-    for (j, d) in css[start..].char_indices().skip(1) {
-        if escaped {
-            escaped = false;
-        } else if d == '\\' {
-            escaped = true;
-        } else if d == q {
-            return start + j + 1;
-        }
-    }
-    css.len()
 }
 
 #[cfg(test)]

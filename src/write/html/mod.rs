@@ -540,10 +540,11 @@ impl Site<'_> {
         let _ = writeln!(out, "<meta name=\"generator\" content=\"publish\">");
         // Text of the book, in attribute values: escaped like any other.
         if !page.description.is_empty() {
+            let description = escape(page.description);
             let _ = writeln!(
                 out,
-                "<meta name=\"description\" content=\"{}\">",
-                escape(page.description)
+                "<meta name=\"description\" content=\"{description}\">\n\
+                 <meta property=\"og:description\" content=\"{description}\">"
             );
         }
         let _ = writeln!(
@@ -553,13 +554,6 @@ impl Site<'_> {
             escape(page.title),
             page.kind
         );
-        if !page.description.is_empty() {
-            let _ = writeln!(
-                out,
-                "<meta property=\"og:description\" content=\"{}\">",
-                escape(page.description)
-            );
-        }
         let _ = writeln!(
             out,
             "<meta property=\"og:locale\" content=\"{}\">\n\
