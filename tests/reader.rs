@@ -11,17 +11,9 @@ use std::process::Command;
 
 #[test]
 fn reader_features_work_in_a_browser_from_file_urls() {
-    let Some(puppeteer) = common::npm_module("puppeteer-core") else {
-        common::require_found(
-            "puppeteer-core",
-            false,
-            "scripts/install-test-tools (npm install -g puppeteer-core)",
-        );
+    let Some(puppeteer) = common::puppeteer_and_chromium() else {
         return;
     };
-    if !common::require_tool("chromium", &["--version"], "apt-get install chromium") {
-        return;
-    }
     let book = book_from_dir(&fixture("html/series"));
     publish()
         .args(["--format", "html", "--book"])

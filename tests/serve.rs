@@ -176,17 +176,9 @@ fn a_taken_port_is_said_clearly() {
 
 #[test]
 fn an_open_page_shows_an_edit_without_a_manual_reload() {
-    let Some(puppeteer) = common::npm_module("puppeteer-core") else {
-        common::require_found(
-            "puppeteer-core",
-            false,
-            "scripts/install-test-tools (npm install -g puppeteer-core)",
-        );
+    let Some(puppeteer) = common::puppeteer_and_chromium() else {
         return;
     };
-    if !common::require_tool("chromium", &["--version"], "apt-get install chromium") {
-        return;
-    }
     let s = serve(&[]);
     let marker = "نص أضافه المحرر الآن";
     let script = common::root().join("tests/serve/live-reload.js");

@@ -230,3 +230,17 @@ pub fn ace_violations(epub: &Path, report: &Path) -> Vec<String> {
     );
     failed
 }
+
+/// The puppeteer-core module's folder, when it and Debian's chromium are both installed; else
+/// `None`, after the loud skip (or, in CI, the failure) of [`require_found`]/[`require_tool`].
+pub fn puppeteer_and_chromium() -> Option<PathBuf> {
+    let Some(puppeteer) = npm_module("puppeteer-core") else {
+        require_found(
+            "puppeteer-core",
+            false,
+            "scripts/install-test-tools (npm install -g puppeteer-core)",
+        );
+        return None;
+    };
+    require_tool("chromium", &["--version"], "apt-get install chromium").then_some(puppeteer)
+}
