@@ -94,6 +94,9 @@ pub struct PdfConfig {
     pub standard: Option<Vec<String>>,
     /// Convert digits in body text: `as-typed` (default), `arabic-indic`, `western`, `persian`.
     pub body_digits: Option<String>,
+    /// The PDF's text layer: `logical` (default; the source text in logical order over glyphs
+    /// drawn as outlines) or `native` (typst's own text).
+    pub text_layer: Option<String>,
 }
 
 /// `[epub]`: the EPUB edition.

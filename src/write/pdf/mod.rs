@@ -8,6 +8,7 @@
 pub mod glyphs;
 pub mod guard;
 pub mod print;
+pub mod textlayer;
 pub mod view;
 pub mod volumes;
 pub mod world;
@@ -643,6 +644,19 @@ fn theme_file(ctx: &Context, path: &str) -> String {
     format!("themes/{}/{path}", ctx.theme.name)
 }
 
+/// Whether the PDF gets the logical text layer of [`textlayer`] (`[pdf] text-layer`, default
+/// `logical`) or typst's own text (`native`).
+fn text_layer(ctx: &Context) -> Result<bool, Diagnostic> {
+    match ctx.config.pdf.text_layer.as_deref() {
+        None | Some("logical") => Ok(true),
+        Some("native") => Ok(false),
+        Some(other) => Err(Diagnostic::error(
+            "config",
+            format!("[pdf] text-layer `{other}` is not known: use `logical` (default) or `native`"),
+        )),
+    }
+}
+
 /// The configured PDF standards (default PDF/A-2u).
 fn standards(ctx: &Context) -> Result<PdfStandards, Diagnostic> {
     let names = ctx
@@ -906,7 +920,12 @@ fn render_pdf(
     lap("check and prepare data");
     let doc = typeset(ctx, &world, diags)?;
     lap("typeset (typst)");
-    let pdf = export(ctx, &world, &doc, standards, diags);
+    let logical = text_layer(ctx).map_err(|d| diags.push(d)).ok()?;
+    let prepared = logical.then(|| textlayer::prepare(&doc));
+    if prepared.is_some() {
+        lap("text layer");
+    }
+    let pdf = export(ctx, &world, prepared.as_ref().unwrap_or(&doc), standards, diags);
     lap("export (typst-pdf)");
     pdf
 }
