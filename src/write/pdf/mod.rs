@@ -925,7 +925,13 @@ fn render_pdf(
     if prepared.is_some() {
         lap("text layer");
     }
-    let pdf = export(ctx, &world, prepared.as_ref().unwrap_or(&doc), standards, diags);
+    let pdf = export(
+        ctx,
+        &world,
+        prepared.as_ref().unwrap_or(&doc),
+        standards,
+        diags,
+    );
     lap("export (typst-pdf)");
     pdf
 }

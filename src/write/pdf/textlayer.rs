@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use typst::foundations::Bytes;
 use typst::layout::{Abs, Em, Frame, FrameItem, GroupItem, Point};
 use typst::model::Document;
+use typst::syntax::Span;
 use typst::text::{Font, FontVariations, Glyph, TextItem};
 use typst::visualize::{Curve, CurveItem, FillRule, Geometry, Shape};
 use typst_layout::{Page, PagedDocument};
@@ -29,6 +30,9 @@ const WIDTH_STEPS: f64 = 50.0;
 
 /// The widest glyph of the glyphless font, in steps (3 em); wider slots use this width.
 const MAX_WIDTH_STEP: u16 = 150;
+
+/// How far (in em) text items may sit above or below each other and still be one line.
+const LINE_TOLERANCE: f64 = 0.45;
 
 /// The width of a mark's slot, in em of the text size, right after its letter.
 const MARK_SLOT: f64 = 0.08;
@@ -120,12 +124,64 @@ fn is_control(c: char) -> bool {
     matches!(c as u32, 0x200B..=0x200F | 0x202A..=0x202E | 0x2066..=0x2069 | 0x00AD | 0xFEFF)
 }
 
+/// Whether `item` holds right-to-left letters.
+fn has_rtl(item: &TextItem) -> bool {
+    item.text
+        .chars()
+        .any(|c| matches!(c as u32, 0x0590..=0x08FF | 0xFB1D..=0xFDFF | 0xFE70..=0xFEFF))
+}
+
+/// Whether `item` is set right to left (its glyphs run against its text, or it has RTL letters).
+fn is_rtl(item: &TextItem) -> bool {
+    let first = item.glyphs.first().map_or(0, |g| g.range.start);
+    let last = item.glyphs.last().map_or(0, |g| g.range.start);
+    first > last || (first == last && has_rtl(item))
+}
+
+/// Layer items of one line waiting to be written: (left edge, right to left, position, item).
+type Pending = Vec<(f64, bool, Point, TextItem)>;
+
+/// Write the pending layer items of a line in logical order: typst gives a line's items in
+/// visual order (left to right), and extractors that do no bidi (MuPDF, pdfminer) keep the
+/// order of the content stream. A line with right-to-left items is read right to left, its
+/// left-to-right runs (Latin words, Western numbers) left to right — the two levels of bidi
+/// a line of Arabic prose has.
+fn flush(out: &mut Frame, pending: &mut Pending) {
+    if pending.iter().any(|p| p.1) {
+        pending.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let mut i = 0;
+        while i < pending.len() {
+            if pending[i].1 {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < pending.len() && !pending[i].1 {
+                i += 1;
+            }
+            pending[start..i].reverse();
+        }
+    } else {
+        pending.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    for (_, _, at, item) in pending.drain(..) {
+        out.push(at, FrameItem::Text(item));
+    }
+}
+
 /// The logical-order slots of a text item: each cluster's extent on the line is shared by its
 /// characters, in logical order, right to left in right-to-left runs.
 fn slots(item: &TextItem) -> Vec<Slot> {
     let size = item.size.to_pt();
-    // Clusters by their text range start: (range end, left, right).
-    let mut clusters: BTreeMap<u16, (u16, f64, f64)> = BTreeMap::new();
+    // typst draws some marks in an item of their own (zero-advance glyphs over a cluster whose
+    // letters an adjacent item draws, with the same text): that text is in the other item's
+    // layer already, so these items get outlines only.
+    if item.glyphs.iter().all(|g| g.x_advance.get() == 0.0) {
+        return Vec::new();
+    }
+    // Each glyph's text range and extent; clusters are the unions of overlapping ranges (a
+    // mark's glyph may carry a range inside its letter's), so every character is placed once.
+    let mut pieces: Vec<(u16, u16, f64, f64)> = Vec::with_capacity(item.glyphs.len());
     let mut cursor = 0.0;
     for g in &item.glyphs {
         let adv = g.x_advance.get() * size;
@@ -134,23 +190,34 @@ fn slots(item: &TextItem) -> Vec<Slot> {
         } else {
             (cursor + adv, cursor)
         };
-        let e = clusters.entry(g.range.start).or_insert((g.range.end, l, r));
-        e.0 = e.0.max(g.range.end);
-        e.1 = e.1.min(l);
-        e.2 = e.2.max(r);
+        pieces.push((g.range.start, g.range.end.max(g.range.start), l, r));
         cursor += adv;
+    }
+    pieces.sort_by_key(|p| (p.0, p.1));
+    // A cluster of marks alone (a zero-width mark glyph with its own range) joins its letter's
+    // cluster, so it gets a slot after the letter rather than none at the letter's edge.
+    let only_marks = |start: u16, end: u16| {
+        item.text
+            .get(start as usize..end as usize)
+            .is_some_and(|t| !t.is_empty() && t.chars().all(|c| is_mark(c) || is_control(c)))
+    };
+    // (start, end, left, right), disjoint and in text order.
+    let mut clusters: Vec<(u16, u16, f64, f64)> = Vec::new();
+    for (start, end, l, r) in pieces {
+        match clusters.last_mut() {
+            Some(c) if start < c.1 || start == c.0 || (start == c.1 && only_marks(start, end)) => {
+                c.1 = c.1.max(end);
+                c.2 = c.2.min(l);
+                c.3 = c.3.max(r);
+            }
+            _ => clusters.push((start, end, l, r)),
+        }
     }
     let first = item.glyphs.first().map_or(0, |g| g.range.start);
     let last = item.glyphs.last().map_or(0, |g| g.range.start);
-    let rtl = if first != last {
-        first > last
-    } else {
-        item.text
-            .chars()
-            .any(|c| matches!(c as u32, 0x0590..=0x08FF | 0xFB1D..=0xFDFF | 0xFE70..=0xFEFF))
-    };
+    let rtl = first > last || (first == last && has_rtl(item));
     let mut out = Vec::new();
-    for (start, (end, left, right)) in clusters {
+    for (start, end, left, right) in clusters {
         let Some(text) = item.text.get(start as usize..end as usize) else {
             continue;
         };
@@ -197,7 +264,7 @@ struct Rebuild<'a> {
     gids: &'a BTreeMap<(char, u16), u16>,
     font: Font,
     fonts: Vec<Font>,
-    outlines: BTreeMap<(usize, u16), Outline>,
+    outlines: BTreeMap<(usize, u16, u64), Curve>,
 }
 
 impl Rebuild<'_> {
@@ -206,7 +273,23 @@ impl Rebuild<'_> {
         if frame.has_baseline() {
             out.set_baseline(frame.baseline());
         }
+        // The layer items of the current line (same baseline, no other item between them).
+        let mut pending: Pending = Vec::new();
         for (pos, item) in frame.items() {
+            // Items of one line sit within a few tenths of an em of each other (marks and
+            // fallback glyphs may be raised); lines are at least an em apart.
+            let text = match item {
+                FrameItem::Text(t) if convertible(t) => Some(t.size.to_pt()),
+                _ => None,
+            };
+            let other_line = |size: f64| {
+                pending
+                    .first()
+                    .is_some_and(|p| (p.2.y - pos.y).to_pt().abs() > LINE_TOLERANCE * size)
+            };
+            if text.is_none_or(other_line) {
+                flush(&mut out, &mut pending);
+            }
             match item {
                 FrameItem::Group(g) if depth < MAX_GROUP_DEPTH => {
                     let group = FrameItem::Group(GroupItem {
@@ -218,24 +301,26 @@ impl Rebuild<'_> {
                 FrameItem::Text(t) if convertible(t) => {
                     let (_, slots) = self.runs.next().expect("pass 1 saw this item");
                     let span = t.glyphs[0].span.0;
-                    out.push(*pos, FrameItem::Shape(self.outline(t), span));
-                    // One item per character: viewers that reorder each text object by its
-                    // script (PDFium) then keep the characters in their logical order.
-                    for (i, slot) in slots.iter().enumerate() {
-                        let at = Point::new(pos.x + Abs::pt(slot.left), pos.y);
-                        let one = std::slice::from_ref(slot);
-                        let _ = i;
-                        out.push(at, FrameItem::Text(self.layer(t, one)));
+                    self.outlines(&mut out, *pos, t, span);
+                    // One layer item per text item, placed at its first (logical) slot.
+                    if let Some(first) = slots.first() {
+                        let at = Point::new(pos.x + Abs::pt(first.left), pos.y);
+                        let left = slots.iter().map(|s| s.left).fold(f64::MAX, f64::min);
+                        let layer = self.layer(t, &slots);
+                        pending.push((pos.x.to_pt() + left, is_rtl(t), at, layer));
                     }
                 }
                 _ => out.push(*pos, item.clone()),
             }
         }
+        flush(&mut out, &mut pending);
         out
     }
 
-    /// The visible glyphs of `t` as one filled curve, relative to the item's origin.
-    fn outline(&mut self, t: &TextItem) -> Shape {
+    /// The visible glyphs of `t`, one filled curve per glyph placed at the glyph's origin, so
+    /// that every occurrence of a glyph at a size is the same path ([`share_outlines`] turns
+    /// those into one Form XObject each).
+    fn outlines(&mut self, out: &mut Frame, pos: Point, t: &TextItem, span: Span) {
         let font = t.font.font();
         let index = match self.fonts.iter().position(|f| f == font) {
             Some(i) => i,
@@ -246,39 +331,47 @@ impl Rebuild<'_> {
         };
         let size = t.size.to_pt();
         let scale = size / t.font.units_per_em();
-        let mut curve = Curve::new();
         let mut cursor = 0.0;
         for g in &t.glyphs {
             let x0 = cursor + g.x_offset.get() * size;
             let y0 = -g.y_offset.get() * size;
             cursor += g.x_advance.get() * size;
-            let outline = self.outlines.entry((index, g.id)).or_insert_with(|| {
-                let mut b = PathOut::default();
-                t.font
-                    .ttf()
-                    .outline_glyph(ttf_parser::GlyphId(g.id), &mut b);
-                b.items
-            });
-            let p = |x: f32, y: f32| {
-                Point::new(
-                    Abs::pt(x0 + f64::from(x) * scale),
-                    Abs::pt(y0 - f64::from(y) * scale),
-                )
-            };
-            for (kind, v) in outline.iter() {
-                curve.0.push(match kind {
-                    0 => CurveItem::Move(p(v[0], v[1])),
-                    1 => CurveItem::Line(p(v[0], v[1])),
-                    2 => CurveItem::Cubic(p(v[0], v[1]), p(v[2], v[3]), p(v[4], v[5])),
-                    _ => CurveItem::Close,
+            let curve = self
+                .outlines
+                .entry((index, g.id, t.size.to_raw().to_bits()))
+                .or_insert_with(|| {
+                    let mut b = PathOut::default();
+                    t.font
+                        .ttf()
+                        .outline_glyph(ttf_parser::GlyphId(g.id), &mut b);
+                    let p = |x: f32, y: f32| {
+                        Point::new(
+                            Abs::pt(f64::from(x) * scale),
+                            Abs::pt(-f64::from(y) * scale),
+                        )
+                    };
+                    let mut curve = Curve::new();
+                    for (kind, v) in &b.items {
+                        curve.0.push(match kind {
+                            0 => CurveItem::Move(p(v[0], v[1])),
+                            1 => CurveItem::Line(p(v[0], v[1])),
+                            2 => CurveItem::Cubic(p(v[0], v[1]), p(v[2], v[3]), p(v[4], v[5])),
+                            _ => CurveItem::Close,
+                        });
+                    }
+                    curve
                 });
+            if curve.0.is_empty() {
+                continue;
             }
-        }
-        Shape {
-            geometry: Geometry::Curve(curve),
-            fill: Some(t.fill.clone()),
-            fill_rule: FillRule::NonZero,
-            stroke: t.stroke.clone(),
+            let shape = Shape {
+                geometry: Geometry::Curve(curve.clone()),
+                fill: Some(t.fill.clone()),
+                fill_rule: FillRule::NonZero,
+                stroke: t.stroke.clone(),
+            };
+            let at = Point::new(pos.x + Abs::pt(x0), pos.y + Abs::pt(y0));
+            out.push(at, FrameItem::Shape(shape, span));
         }
     }
 
