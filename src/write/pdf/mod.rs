@@ -933,6 +933,13 @@ fn render_pdf(
         diags,
     );
     lap("export (typst-pdf)");
+    if prepared.is_some() {
+        let shared = textlayer::share_outlines(&pdf?).map_err(|e| {
+            diags.push(Diagnostic::error("pdf", format!("text layer: {e}")));
+        });
+        lap("text layer: shared outlines");
+        return shared.ok();
+    }
     pdf
 }
 

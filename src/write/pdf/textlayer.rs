@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use typst::foundations::Bytes;
-use typst::layout::{Abs, Em, Frame, FrameItem, GroupItem, Point};
+use typst::layout::{Abs, Em, Frame, FrameItem, GroupItem, Point, Ratio, Size, Transform};
 use typst::model::Document;
 use typst::syntax::Span;
 use typst::text::{Font, FontVariations, Glyph, TextItem};
@@ -264,7 +264,7 @@ struct Rebuild<'a> {
     gids: &'a BTreeMap<(char, u16), u16>,
     font: Font,
     fonts: Vec<Font>,
-    outlines: BTreeMap<(usize, u16, u64), Curve>,
+    outlines: BTreeMap<(usize, u16), Curve>,
 }
 
 impl Rebuild<'_> {
@@ -336,31 +336,30 @@ impl Rebuild<'_> {
             let x0 = cursor + g.x_offset.get() * size;
             let y0 = -g.y_offset.get() * size;
             cursor += g.x_advance.get() * size;
-            let curve = self
-                .outlines
-                .entry((index, g.id, t.size.to_raw().to_bits()))
-                .or_insert_with(|| {
-                    let mut b = PathOut::default();
-                    t.font
-                        .ttf()
-                        .outline_glyph(ttf_parser::GlyphId(g.id), &mut b);
-                    let p = |x: f32, y: f32| {
-                        Point::new(
-                            Abs::pt(f64::from(x) * scale),
-                            Abs::pt(-f64::from(y) * scale),
-                        )
-                    };
-                    let mut curve = Curve::new();
-                    for (kind, v) in &b.items {
-                        curve.0.push(match kind {
-                            0 => CurveItem::Move(p(v[0], v[1])),
-                            1 => CurveItem::Line(p(v[0], v[1])),
-                            2 => CurveItem::Cubic(p(v[0], v[1]), p(v[2], v[3]), p(v[4], v[5])),
-                            _ => CurveItem::Close,
-                        });
-                    }
-                    curve
-                });
+            // In font units, rounded to whole units (under 0.01 pt at text sizes), so the path
+            // is the same at every size and its numbers are short; the group scales it.
+            let curve = self.outlines.entry((index, g.id)).or_insert_with(|| {
+                let mut b = PathOut::default();
+                t.font
+                    .ttf()
+                    .outline_glyph(ttf_parser::GlyphId(g.id), &mut b);
+                let p = |x: f32, y: f32| {
+                    Point::new(
+                        Abs::pt(f64::from(x).round()),
+                        Abs::pt(-f64::from(y).round()),
+                    )
+                };
+                let mut curve = Curve::new();
+                for (kind, v) in &b.items {
+                    curve.0.push(match kind {
+                        0 => CurveItem::Move(p(v[0], v[1])),
+                        1 => CurveItem::Line(p(v[0], v[1])),
+                        2 => CurveItem::Cubic(p(v[0], v[1]), p(v[2], v[3]), p(v[4], v[5])),
+                        _ => CurveItem::Close,
+                    });
+                }
+                curve
+            });
             if curve.0.is_empty() {
                 continue;
             }
@@ -368,10 +367,18 @@ impl Rebuild<'_> {
                 geometry: Geometry::Curve(curve.clone()),
                 fill: Some(t.fill.clone()),
                 fill_rule: FillRule::NonZero,
-                stroke: t.stroke.clone(),
+                // The group scales the stroke too: undo that on its thickness.
+                stroke: t.stroke.clone().map(|mut s| {
+                    s.thickness /= scale;
+                    s
+                }),
             };
+            let mut glyph = Frame::soft(Size::zero());
+            glyph.push(Point::zero(), FrameItem::Shape(shape, span));
+            let mut group = GroupItem::new(glyph);
+            group.transform = Transform::scale(Ratio::new(scale), Ratio::new(scale));
             let at = Point::new(pos.x + Abs::pt(x0), pos.y + Abs::pt(y0));
-            out.push(at, FrameItem::Shape(shape, span));
+            out.push(at, FrameItem::Group(group));
         }
     }
 
@@ -602,4 +609,245 @@ impl ttf_parser::OutlineBuilder for PathOut {
     fn close(&mut self) {
         self.items.push((3, [0.0; 6]));
     }
+}
+
+/// Bytes a path of krilla's may consist of: numbers and the path operators `m l c v y h re`.
+fn path_byte(b: u8) -> bool {
+    matches!(
+        b,
+        b'0'..=b'9'
+            | b'.'
+            | b'-'
+            | b' '
+            | b'\n'
+            | b'm'
+            | b'l'
+            | b'c'
+            | b'v'
+            | b'y'
+            | b'h'
+            | b'r'
+            | b'e'
+    )
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The filled paths of a content stream as krilla writes a shape — `q … cm`, optionally
+/// `/name cs … scn`, the path, `f` or `f*`, `Q` — as (path start, path end with its fill
+/// operator). A pattern colour (`/P… scn` with a name) never matches, nor does anything else.
+fn filled_paths(data: &[u8]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(p) = find(&data[i..], b" cm") {
+        let mut j = i + p + 3;
+        i = j;
+        if data.get(j) == Some(&b'/') {
+            // `/c0 cs 0 scn`: one name, then numbers up to `scn`.
+            let Some(cs) = find(&data[j..], b" cs ") else {
+                continue;
+            };
+            let Some(scn) = find(&data[j + cs + 4..], b" scn") else {
+                continue;
+            };
+            let numbers = &data[j + cs + 4..j + cs + 4 + scn];
+            if !numbers
+                .iter()
+                .all(|b| matches!(b, b'0'..=b'9' | b'.' | b'-' | b' '))
+            {
+                continue;
+            }
+            j += cs + 4 + scn + 4;
+        }
+        let start = j;
+        while data.get(j).is_some_and(|b| path_byte(*b)) {
+            j += 1;
+        }
+        let path = &data[start..j];
+        if !path.contains(&b'm') && !path.windows(2).any(|w| w == b"re") {
+            continue;
+        }
+        let end = if data[j..].starts_with(b"f\nQ") {
+            j + 1
+        } else if data[j..].starts_with(b"f*\nQ") {
+            j + 2
+        } else {
+            continue;
+        };
+        out.push((start, end));
+        i = end;
+    }
+    out
+}
+
+/// The bounding box of a path's coordinates, one unit of margin around it.
+fn path_bbox(path: &[u8]) -> [f32; 4] {
+    let mut b = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
+    let mut add = |x: f32, y: f32| {
+        b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
+    };
+    let mut nums: Vec<f32> = Vec::new();
+    for token in path
+        .split(|c| *c == b' ' || *c == b'\n')
+        .filter(|t| !t.is_empty())
+    {
+        match std::str::from_utf8(token)
+            .ok()
+            .and_then(|t| t.parse::<f32>().ok())
+        {
+            Some(v) => nums.push(v),
+            None => {
+                if token == b"re" && nums.len() == 4 {
+                    add(nums[0], nums[1]);
+                    add(nums[0] + nums[2], nums[1] + nums[3]);
+                } else {
+                    for p in nums.chunks_exact(2) {
+                        add(p[0], p[1]);
+                    }
+                }
+                nums.clear();
+            }
+        }
+    }
+    if b[0] > b[2] {
+        return [0.0; 4];
+    }
+    [b[0] - 1.0, b[1] - 1.0, b[2] + 1.0, b[3] + 1.0]
+}
+
+/// Share the glyph outlines of [`prepare`]: every filled path that krilla wrote in its own
+/// `q … cm … f Q` (one per glyph, in the glyph's own coordinates) becomes a Form XObject drawn
+/// with `Do`, one per distinct path in the whole file, so a glyph's outline is stored once as a
+/// font stores it. Paint, transform and marked content stay in the page. Returns the new file.
+pub fn share_outlines(pdf: &[u8]) -> Result<Vec<u8>, String> {
+    use lopdf::{Dictionary, Document, Object, ObjectId, Stream};
+    use std::collections::HashMap;
+    let mut doc = Document::load_mem(pdf).map_err(|e| format!("cannot read typst's PDF: {e}"))?;
+    // Path bytes → (form name, form object), names in order of first use.
+    let mut forms: HashMap<Vec<u8>, (Vec<u8>, ObjectId)> = HashMap::new();
+    let pages: Vec<ObjectId> = doc.get_pages().into_values().collect();
+    for page in pages {
+        let mut used: BTreeMap<Vec<u8>, ObjectId> = BTreeMap::new();
+        for cid in doc.get_page_contents(page) {
+            let stream = doc
+                .get_object(cid)
+                .and_then(Object::as_stream)
+                .map_err(|e| format!("a page's content is not a stream: {e}"))?;
+            let data = stream
+                .decompressed_content()
+                .map_err(|e| format!("cannot inflate a page's content: {e}"))?;
+            let paths = filled_paths(&data);
+            if paths.is_empty() {
+                continue;
+            }
+            let mut out: Vec<u8> = Vec::with_capacity(data.len() / 2);
+            let mut at = 0;
+            for (start, end) in paths {
+                let key = &data[start..end];
+                let next = forms.len();
+                let (name, id) = match forms.get(key) {
+                    Some(f) => f.clone(),
+                    None => {
+                        let bbox = path_bbox(key);
+                        let dict = Dictionary::from_iter([
+                            ("Type", Object::Name(b"XObject".to_vec())),
+                            ("Subtype", Object::Name(b"Form".to_vec())),
+                            (
+                                "BBox",
+                                Object::Array(bbox.iter().map(|v| Object::Real(*v)).collect()),
+                            ),
+                            ("Resources", Object::Dictionary(Dictionary::new())),
+                        ]);
+                        let mut form = Stream::new(dict, key.to_vec());
+                        let _ = form.compress();
+                        let id = doc.add_object(form);
+                        let name = format!("G{next}").into_bytes();
+                        forms.insert(key.to_vec(), (name.clone(), id));
+                        (name, id)
+                    }
+                };
+                out.extend_from_slice(&data[at..start]);
+                out.push(b'/');
+                out.extend_from_slice(&name);
+                out.extend_from_slice(b" Do");
+                at = end;
+                used.insert(name, id);
+            }
+            out.extend_from_slice(&data[at..]);
+            if let Ok(Object::Stream(s)) = doc.get_object_mut(cid) {
+                s.dict.remove(b"Filter");
+                s.dict.remove(b"DecodeParms");
+                s.set_plain_content(out);
+                let _ = s.compress();
+            }
+        }
+        if !used.is_empty() {
+            add_xobjects(&mut doc, page, used)?;
+        }
+    }
+    let mut out = Vec::with_capacity(pdf.len());
+    doc.save_to(&mut out)
+        .map_err(|e| format!("cannot write the PDF: {e}"))?;
+    Ok(out)
+}
+
+/// Add `names` to the `XObject` resources of `page` (inline or referenced dictionaries).
+fn add_xobjects(
+    doc: &mut lopdf::Document,
+    page: lopdf::ObjectId,
+    names: BTreeMap<Vec<u8>, lopdf::ObjectId>,
+) -> Result<(), String> {
+    use lopdf::{Dictionary, Object};
+    let fail = |e: lopdf::Error| format!("a page's resources: {e}");
+    let resources = doc
+        .get_dictionary(page)
+        .and_then(|d| d.get(b"Resources"))
+        .cloned()
+        .unwrap_or(Object::Dictionary(Dictionary::new()));
+    let res_id = match resources {
+        Object::Reference(id) => Some(id),
+        _ => None,
+    };
+    let res: &mut Dictionary = match res_id {
+        Some(id) => doc
+            .get_object_mut(id)
+            .and_then(Object::as_dict_mut)
+            .map_err(fail)?,
+        None => {
+            let page = doc
+                .get_object_mut(page)
+                .and_then(Object::as_dict_mut)
+                .map_err(fail)?;
+            if page.get(b"Resources").is_err() {
+                page.set("Resources", Dictionary::new());
+            }
+            page.get_mut(b"Resources")
+                .and_then(Object::as_dict_mut)
+                .map_err(fail)?
+        }
+    };
+    let xobj_ref = match res.get(b"XObject") {
+        Ok(Object::Reference(id)) => Some(*id),
+        _ => None,
+    };
+    let xobjects: &mut Dictionary = match xobj_ref {
+        Some(id) => doc
+            .get_object_mut(id)
+            .and_then(Object::as_dict_mut)
+            .map_err(fail)?,
+        None => {
+            if res.get(b"XObject").is_err() {
+                res.set("XObject", Dictionary::new());
+            }
+            res.get_mut(b"XObject")
+                .and_then(Object::as_dict_mut)
+                .map_err(fail)?
+        }
+    };
+    for (name, id) in names {
+        xobjects.set(name, Object::Reference(id));
+    }
+    Ok(())
 }
