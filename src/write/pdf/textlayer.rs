@@ -302,12 +302,14 @@ impl Rebuild<'_> {
                     let (_, slots) = self.runs.next().expect("pass 1 saw this item");
                     let span = t.glyphs[0].span.0;
                     self.outlines(&mut out, *pos, t, span);
-                    // One layer item per text item, placed at its first (logical) slot.
-                    if let Some(first) = slots.first() {
-                        let at = Point::new(pos.x + Abs::pt(first.left), pos.y);
-                        let left = slots.iter().map(|s| s.left).fold(f64::MAX, f64::min);
-                        let layer = self.layer(t, &slots);
-                        pending.push((pos.x.to_pt() + left, is_rtl(t), at, layer));
+                    // One layer item per character: pdf.js and PDFium reorder the text of
+                    // each item they judge right to left, which scrambles marks in a longer
+                    // item; a single character cannot be reordered.
+                    let rtl = is_rtl(t);
+                    for slot in &slots {
+                        let at = Point::new(pos.x + Abs::pt(slot.left), pos.y);
+                        let layer = self.layer(t, std::slice::from_ref(slot));
+                        pending.push((pos.x.to_pt() + slot.left, rtl, at, layer));
                     }
                 }
                 _ => out.push(*pos, item.clone()),
