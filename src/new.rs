@@ -96,7 +96,8 @@ fn config_text(title: Option<&str>, author: Option<&str>) -> String {
          # width = \"148mm\"  # with paper = \"custom\"\n\
          # height = \"210mm\"\n\
          # standard = [\"a-2u\"]  # PDF/A and PDF/UA parts; [] for none\n\
-         # body-digits = \"as-typed\"  # or convert body text digits: arabic-indic, western, persian\n\n\
+         # body-digits = \"as-typed\"  # or convert body text digits: arabic-indic, western, persian\n\
+         # text-layer = \"logical\"  # the text viewers copy: logical (default) or typst's native\n\n\
          [epub]\n\
          # cover = \"cover.png\"  # a PNG/JPEG inside the book folder; default: generated\n\n\
          [html]\n\

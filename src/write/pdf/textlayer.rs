@@ -119,9 +119,11 @@ pub fn is_mark(c: char) -> bool {
         | 0xFE20..=0xFE2F)
 }
 
-/// Invisible format characters (bidi controls, joiners): not part of the text an archivist copies.
+/// Invisible format characters (embeddings, isolates, joiners): not part of the text an
+/// archivist copies. The marks LRM and RLM stay: they tell a viewer's bidi where the
+/// punctuation around a Latin run belongs, as in typst's own text.
 fn is_control(c: char) -> bool {
-    matches!(c as u32, 0x200B..=0x200F | 0x202A..=0x202E | 0x2066..=0x2069 | 0x00AD | 0xFEFF)
+    matches!(c as u32, 0x200B..=0x200D | 0x202A..=0x202E | 0x2066..=0x2069 | 0x00AD | 0xFEFF)
 }
 
 /// Whether `item` holds right-to-left letters.
@@ -138,8 +140,9 @@ fn is_rtl(item: &TextItem) -> bool {
     first > last || (first == last && has_rtl(item))
 }
 
-/// Layer items of one line waiting to be written: (left edge, right to left, position, item).
-type Pending = Vec<(f64, bool, Point, TextItem)>;
+/// Layer items of one line waiting to be written: (left edge, right to left, position, item,
+/// whether the typst item it comes from has a letter or digit).
+type Pending = Vec<(f64, bool, Point, TextItem, bool)>;
 
 /// Write the pending layer items of a line in logical order: typst gives a line's items in
 /// visual order (left to right), and extractors that do no bidi (MuPDF, pdfminer) keep the
@@ -155,16 +158,26 @@ fn flush(out: &mut Frame, pending: &mut Pending) {
                 i += 1;
                 continue;
             }
-            let start = i;
+            let mut start = i;
             while i < pending.len() && !pending[i].1 {
                 i += 1;
             }
-            pending[start..i].reverse();
+            // Neutrals (punctuation, spaces) set apart from the run's letters at its ends sit
+            // between it and right-to-left text, so they take the line's direction (rule N2).
+            let neutral = |p: &(f64, bool, Point, TextItem, bool)| !p.4;
+            let mut end = i;
+            while start < end && neutral(&pending[start]) {
+                start += 1;
+            }
+            while end > start && neutral(&pending[end - 1]) {
+                end -= 1;
+            }
+            pending[start..end].reverse();
         }
     } else {
         pending.sort_by(|a, b| a.0.total_cmp(&b.0));
     }
-    for (_, _, at, item) in pending.drain(..) {
+    for (_, _, at, item, _) in pending.drain(..) {
         out.push(at, FrameItem::Text(item));
     }
 }
@@ -302,14 +315,20 @@ impl Rebuild<'_> {
                     let (_, slots) = self.runs.next().expect("pass 1 saw this item");
                     let span = t.glyphs[0].span.0;
                     self.outlines(&mut out, *pos, t, span);
-                    // One layer item per character: pdf.js and PDFium reorder the text of
-                    // each item they judge right to left, which scrambles marks in a longer
-                    // item; a single character cannot be reordered.
+                    // pdf.js reorders the text of an item it judges right to left, which
+                    // scrambles marks in a longer item: a right-to-left item with marks gives
+                    // one layer item per character (which cannot be reordered), any other item
+                    // one layer item (smaller files).
                     let rtl = is_rtl(t);
-                    for slot in &slots {
-                        let at = Point::new(pos.x + Abs::pt(slot.left), pos.y);
-                        let layer = self.layer(t, std::slice::from_ref(slot));
-                        pending.push((pos.x.to_pt() + slot.left, rtl, at, layer));
+                    let strong = t.text.chars().any(char::is_alphanumeric);
+                    let per_char = rtl && slots.iter().any(|s| is_mark(s.ch));
+                    let chunk = if per_char { 1 } else { slots.len().max(1) };
+                    for run in slots.chunks(chunk) {
+                        let first = &run[0];
+                        let at = Point::new(pos.x + Abs::pt(first.left), pos.y);
+                        let left = run.iter().map(|s| s.left).fold(f64::MAX, f64::min);
+                        let layer = self.layer(t, run);
+                        pending.push((pos.x.to_pt() + left, rtl, at, layer, strong));
                     }
                 }
                 _ => out.push(*pos, item.clone()),
