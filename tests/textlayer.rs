@@ -187,11 +187,22 @@ fn seed_copies_back_in_every_extractor() {
     let Some(s) = measure(&out, &sources_of(book.path())) else {
         return;
     };
-    // PDFium extracts nothing from the glyphless layer (cause not found yet); pdfminer breaks
-    // lines at numbers and loses windows there.
-    let failed = check(&s, &[("pdfium", 0.0, 0.0), ("pdfminer", 0.88, 0.88)]);
+    // PDFium is a window short of the target (a mark after punctuation, see the README).
+    let failed = check(&s, &[("pdfium", 0.95, 0.95)]);
     assert_eq!(s.by.len(), 6, "six extractors");
     assert!(failed.is_empty(), "below target: {failed:?}");
+    // Spaces between words: PDFium meets the target; poppler puts a number's neighbouring
+    // space and punctuation inside its left-to-right embedding (its own reordering of the
+    // line), and pdf.js makes spaces only from gaps in the text's flow, which a logical
+    // right-to-left layer never has (see the README). Held to floors.
+    let words = |ex: &str| s.by.iter().find(|(e, _)| e == ex).map_or(0.0, |(_, v)| v.2);
+    assert!(words("pdfium") >= 0.90, "PDFium words {}", words("pdfium"));
+    for (ex, floor) in [("pdftotext", 0.53), ("pdfjs", 0.0)] {
+        if words(ex) < 0.90 {
+            eprintln!("KNOWN GAP: {ex} words {:.3}, the target is 0.90", words(ex));
+        }
+        assert!(words(ex) >= floor, "{ex} words {} below {floor}", words(ex));
+    }
 }
 
 #[test]
@@ -201,28 +212,62 @@ fn vowelled_text_copies_back() {
     let Some(s) = measure(&out, &sources_of(book.path())) else {
         return;
     };
-    // Every extractor is still short of the target on vowelled text (verse markers ﴿١﴾, line
-    // breaks inside words in poppler); the floors are the figures of the commit, less 0.02.
+    // The corpus: 4,342 words of Quran (verse markers ﴿١﴾ and ۝١), hadith and poetry. MuPDF (both),
+    // pdfminer meet the target; the floors are the figures of the commit less 0.02: poppler
+    // reorders a line's Arabic-Indic numbers and their brackets itself, PDFium moves a final
+    // mark after the punctuation that follows, pdf.js drops U+06DD (a format character).
     let gaps = [
-        ("pdfium", 0.0, 0.0),
         ("pdftotext", 0.76, 0.76),
-        ("mutool", 0.88, 0.88),
-        ("pdfjs", 0.88, 0.88),
-        ("pdfminer", 0.88, 0.88),
-        ("pymupdf", 0.88, 0.88),
+        ("pdfium", 0.94, 0.84),
+        ("pdfjs", 0.92, 0.92),
     ];
     let failed = check(&s, &gaps);
     assert!(failed.is_empty(), "below target: {failed:?}");
+    let words = sources_of(book.path())
+        .iter()
+        .map(|p| {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .split_whitespace()
+                .count()
+        })
+        .sum::<usize>();
+    assert!(words >= 3000, "the vowelled corpus has {words} words");
 }
 
-/// Decode a PNG written by pdftoppm into 8-bit samples.
+/// Decode a (grey) PNG written by pdftoppm into one 8-bit sample a pixel.
 fn pixels(path: &Path) -> (u32, u32, Vec<u8>) {
     let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
     let mut reader = decoder.read_info().unwrap();
     let mut buf = vec![0; reader.output_buffer_size().unwrap()];
     let info = reader.next_frame(&mut buf).unwrap();
     buf.truncate(info.buffer_size());
-    (info.width, info.height, buf)
+    // One sample a pixel (pdftoppm may write grey as RGB): the first channel.
+    let channels = buf.len() / (info.width as usize * info.height as usize);
+    let grey = buf.iter().step_by(channels.max(1)).copied().collect();
+    (info.width, info.height, grey)
+}
+
+/// Pixels of `a` that differ by more than a quarter of the grey scale from every pixel of
+/// `b` in their 3×3 neighbourhood, and the other way round: differences that a shift of up to
+/// a pixel (rounding, hinting, anti-aliasing) cannot explain.
+fn beyond_anti_aliasing(width: usize, a: &[u8], b: &[u8]) -> usize {
+    let height = a.len() / width;
+    let far = |x: &[u8], y: &[u8], i: usize| {
+        let (r, c) = (i / width, i % width);
+        let v = i32::from(x[i]);
+        for dr in r.saturating_sub(1)..=(r + 1).min(height - 1) {
+            for dc in c.saturating_sub(1)..=(c + 1).min(width - 1) {
+                if (v - i32::from(y[dr * width + dc])).abs() <= 64 {
+                    return false;
+                }
+            }
+        }
+        true
+    };
+    (0..a.len())
+        .filter(|&i| a[i] != b[i] && (far(a, b, i) || far(b, a, i)))
+        .count()
 }
 
 #[test]
@@ -266,7 +311,7 @@ fn renders_match_native_output() {
         .collect();
     renders.sort();
     assert!(!renders.is_empty());
-    let (mut differ, mut total) = (0usize, 0usize);
+    let (mut differ, mut total, mut beyond) = (0usize, 0usize, 0usize);
     for ra in renders {
         let name = ra
             .file_name()
@@ -279,18 +324,19 @@ fn renders_match_native_output() {
         assert_eq!((wa, ha), (wb, hb), "page sizes differ");
         total += pa.len();
         differ += pa.iter().zip(&pb).filter(|(x, y)| x != y).count();
+        beyond += beyond_anti_aliasing(wa as usize, &pa, &pb);
     }
     let share = differ as f64 / total as f64;
-    eprintln!("pixels differing from native: {share:.5}");
-    // The target is 0.005 (anti-aliasing only); outlines filled as paths are
-    // anti-aliased differently from hinted font glyphs in poppler (0.025 measured).
-    if share > 0.005 {
-        eprintln!("KNOWN GAP: {share:.4} of pixels differ from native, the target is 0.005");
-    }
+    let real = beyond as f64 / total as f64;
+    eprintln!("pixels differing from native: {share:.5}; beyond anti-aliasing: {real:.6}");
+    // poppler snaps a font's glyphs to its pixel grid and fills paths where they are, so
+    // most edge pixels differ a little; a pixel that no neighbour of the other render comes
+    // within a quarter of the grey scale of is a real difference.
     assert!(
-        share <= 0.03,
-        "{share:.4} of pixels differ from the native render"
+        real <= 0.005,
+        "{real:.4} of pixels differ from the native render beyond anti-aliasing"
     );
+    assert!(share <= 0.08, "{share:.4} of pixels differ at all");
 }
 
 #[test]
@@ -337,6 +383,24 @@ fn valid_embedded_tagged_and_reproducible() {
     assert!(
         squash(&tagged).contains(&plain("لَا يُؤْمِنُ أَحَدُكُمْ حَتَّى يُحِبَّ لِأَخِيهِ")),
         "the structure tree does not hold the logical text:\n{tagged}"
+    );
+    // The running head (the series title on every page) is a pagination artifact: the text
+    // layer draws it, but the structure tree holds it only where the book prints it as text
+    // (title pages, contents), not once per page.
+    let pages: usize = stdout("pdfinfo", &[pdf.to_str().unwrap()])
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap();
+    let head = plain("أحاديث نبوية مشكولة");
+    let in_tree = squash(&tagged).matches(&head).count();
+    let on_pages = plain(&stdout("pdftotext", &[pdf.to_str().unwrap(), "-"]))
+        .matches(&head)
+        .count();
+    assert!(pages >= 8, "{pages} pages");
+    assert!(
+        on_pages >= 3 && in_tree + 2 <= on_pages,
+        "running head: {on_pages} times on the pages, {in_tree} times in the structure tree"
     );
 }
 

@@ -7,6 +7,7 @@
 
 pub mod glyphs;
 pub mod guard;
+pub mod postpass;
 pub mod print;
 pub mod textlayer;
 pub mod view;
@@ -928,16 +929,16 @@ fn render_pdf(
     let pdf = export(
         ctx,
         &world,
-        prepared.as_ref().unwrap_or(&doc),
+        prepared.as_ref().map_or(&doc, |(d, _)| d),
         standards,
         diags,
     );
     lap("export (typst-pdf)");
-    if prepared.is_some() {
-        let shared = textlayer::share_outlines(&pdf?).map_err(|e| {
+    if let Some((_, outlines)) = &prepared {
+        let shared = postpass::finish(&pdf?, outlines).map_err(|e| {
             diags.push(Diagnostic::error("pdf", format!("text layer: {e}")));
         });
-        lap("text layer: shared outlines");
+        lap("text layer: finish (outlines, layer text)");
         return shared.ok();
     }
     pdf

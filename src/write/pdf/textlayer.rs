@@ -3,12 +3,14 @@
 //! typst's PDF writer (krilla) maps each glyph of a multi-glyph cluster to the whole cluster's
 //! text and leaves the order to the viewer, so vowelled Arabic copies back reversed, split or
 //! with duplicated marks in most extractors. Here, before export, every text item of the laid-out
-//! frames is replaced by an item in a *glyphless* font of our own (empty glyphs, one per
-//! character and width): the item's characters in logical order, each placed over the part of
-//! the visible line its cluster covers, right to left for right-to-left runs, marks in a small
-//! slot after their letter. typst still tags that text with the paragraph's structure element.
-//! The visible glyphs are drawn as their outlines (one filled curve per text item, in the item's
-//! fill and stroke), which typst tags as artifacts, so extractors see only the logical layer.
+//! frames is replaced by an item in a *glyphless* font of our own (box glyphs, one per
+//! character and width, drawn invisible): the item's characters in logical order, each placed
+//! over the part of the visible line its cluster covers, right to left for right-to-left runs,
+//! marks in a small slot after their letter, the items of a line in logical order. typst still
+//! tags that text with the paragraph's structure element. The visible glyphs become one marker
+//! shape per text item (typst tags it as an artifact), and [`Outlines`] says which glyph goes
+//! where: [`super::postpass::finish`] draws them as shared outlines in the marker's place, so
+//! extractors see only the logical layer.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -20,6 +22,9 @@ use typst::text::{Font, FontVariations, Glyph, TextItem};
 use typst::visualize::{Curve, CurveItem, FillRule, Geometry, Shape};
 use typst_layout::{Page, PagedDocument};
 
+/// The glyphless font's PostScript name (its `BaseFont` in the PDF ends with it).
+pub const FONT_NAME: &str = "PublishTextLayer";
+
 /// Deepest nesting of frame groups we transform; deeper groups keep typst's own text (their
 /// depth comes from the template, never from the book, so this is a safety net).
 pub const MAX_GROUP_DEPTH: usize = 64;
@@ -28,11 +33,15 @@ pub const MAX_GROUP_DEPTH: usize = 64;
 /// rounded to 1/`WIDTH_STEPS` em, so extractors see letters touching and spaces where spaces are.
 const WIDTH_STEPS: f64 = 50.0;
 
-/// The widest glyph of the glyphless font, in steps (3 em); wider slots use this width.
-const MAX_WIDTH_STEP: u16 = 150;
+/// The widest glyph of the glyphless font, in steps (20 em: a space stretched over a long Latin
+/// word); wider slots use this width.
+const MAX_WIDTH_STEP: u16 = 1000;
 
 /// How far (in em) text items may sit above or below each other and still be one line.
 const LINE_TOLERANCE: f64 = 0.45;
+
+/// The top of each layer glyph's box, in font units (of 1000).
+const BOX_TOP: i16 = 700;
 
 /// The width of a mark's slot, in em of the text size, right after its letter.
 const MARK_SLOT: f64 = 0.08;
@@ -43,10 +52,33 @@ struct Slot {
     ch: char,
     left: f64,
     width: f64,
+    /// Whether the glyph is made wider than its slot (see [`ARABIC_NUMBER_PAD`]).
+    pad: bool,
 }
 
-/// Replace every text item of `doc` with its logical layer; remember the visible glyphs.
-pub fn prepare(doc: &PagedDocument) -> PagedDocument {
+impl Slot {
+    /// The layer font's glyph for this slot: its character and width step.
+    fn key(&self, size: f64) -> (char, u16) {
+        let pad = if self.pad { ARABIC_NUMBER_PAD } else { 0 };
+        (self.ch, (step(self.width, size) + pad).min(MAX_WIDTH_STEP))
+    }
+}
+
+/// Extra width steps of an Arabic-Indic digit's glyph in a left-to-right run. MuPDF takes two
+/// right-to-left characters (Arabic numbers count as such) that follow each other left to
+/// right, touching, for text in visual order and reverses the whole line; a glyph wider than
+/// its slot makes the next digit overlap it by a quarter em, which MuPDF lets be (and pdf.js
+/// gives each digit an item of its own, in stream order).
+const ARABIC_NUMBER_PAD: u16 = 13;
+
+/// Characters of bidi class AN (Arabic number): Arabic-Indic digits, separators, signs.
+fn is_arabic_number(c: char) -> bool {
+    matches!(c as u32, 0x0600..=0x0605 | 0x0660..=0x0669 | 0x066B..=0x066C | 0x06DD | 0x0890..=0x0891 | 0x08E2)
+}
+
+/// Replace every text item of `doc` with its logical layer and a marker for its visible
+/// glyphs, which are returned.
+pub fn prepare(doc: &PagedDocument) -> (PagedDocument, Outlines) {
     // Pass 1: the slots of every convertible text item, in traversal order, with its size;
     // then the glyphless font's repertoire (character, width step).
     let mut sized: Vec<(f64, Vec<Slot>)> = Vec::new();
@@ -56,9 +88,12 @@ pub fn prepare(doc: &PagedDocument) -> PagedDocument {
     let mut repertoire: BTreeSet<(char, u16)> = BTreeSet::new();
     for (size, run) in &sized {
         for s in run {
-            repertoire.insert((s.ch, step(s.width, *size)));
+            repertoire.insert(s.key(*size));
         }
     }
+    // Spaces of every width: [`bridge`] stretches some after this pass. The PDF embeds only
+    // the glyphs used.
+    repertoire.extend((0..=MAX_WIDTH_STEP).map(|w| (' ', w)));
     let gids: BTreeMap<(char, u16), u16> = repertoire
         .iter()
         .enumerate()
@@ -72,7 +107,9 @@ pub fn prepare(doc: &PagedDocument) -> PagedDocument {
         gids: &gids,
         font,
         fonts: Vec::new(),
-        outlines: BTreeMap::new(),
+        forms: BTreeMap::new(),
+        curves: Vec::new(),
+        outlines: Outlines::default(),
     };
     let pages: Vec<Page> = doc
         .pages()
@@ -82,7 +119,50 @@ pub fn prepare(doc: &PagedDocument) -> PagedDocument {
             ..page.clone()
         })
         .collect();
-    PagedDocument::new(pages.into_iter().collect(), doc.info().clone())
+    let outlines = state.outlines;
+    (
+        PagedDocument::new(pages.into_iter().collect(), doc.info().clone()),
+        outlines,
+    )
+}
+
+/// The visible glyphs [`prepare`] took out of the frames, for [`super::postpass::finish`].
+#[derive(Default)]
+pub struct Outlines {
+    /// Each glyph's outline as a content-stream path with its fill (`… f`), in font units.
+    pub paths: Vec<Vec<u8>>,
+    /// Marker `n` (from 1) stands for `runs[n - 1]`: (path, x, y) of each glyph of a text
+    /// item, in font units from the item's origin.
+    pub runs: Vec<Vec<(usize, f64, f64)>>,
+}
+
+/// A curve as content-stream path operators, filled (nonzero), numbers as typst gives them.
+fn path_bytes(curve: &Curve) -> Vec<u8> {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let n = |v: Abs| {
+        let v = v.to_pt();
+        if v == 0.0 { 0.0 } else { v }
+    };
+    for item in &curve.0 {
+        let _ = match item {
+            CurveItem::Move(p) => write!(s, "{} {} m ", n(p.x), n(p.y)),
+            CurveItem::Line(p) => write!(s, "{} {} l ", n(p.x), n(p.y)),
+            CurveItem::Cubic(a, b, p) => write!(
+                s,
+                "{} {} {} {} {} {} c ",
+                n(a.x),
+                n(a.y),
+                n(b.x),
+                n(b.y),
+                n(p.x),
+                n(p.y)
+            ),
+            CurveItem::Close => write!(s, "h "),
+        };
+    }
+    s.push('f');
+    s.into_bytes()
 }
 
 /// The width step of a slot `width` pt wide in text of `size` pt.
@@ -142,14 +222,10 @@ fn is_rtl(item: &TextItem) -> bool {
 
 /// Layer items of one line waiting to be written: (left edge, right to left, position, item,
 /// whether the typst item it comes from has a letter or digit).
-type Pending = Vec<(f64, bool, Point, TextItem, bool)>;
+type Pending = Vec<(f64, bool, Point, TextItem, bool, Vec<Slot>)>;
 
-/// Write the pending layer items of a line in logical order: typst gives a line's items in
-/// visual order (left to right), and extractors that do no bidi (MuPDF, pdfminer) keep the
-/// order of the content stream. A line with right-to-left items is read right to left, its
-/// left-to-right runs (Latin words, Western numbers) left to right — the two levels of bidi
-/// a line of Arabic prose has.
-fn flush(out: &mut Frame, pending: &mut Pending) {
+/// Put the pending layer items of a line in logical order (see [`Rebuild::flush`]).
+fn order(pending: &mut Pending) {
     if pending.iter().any(|p| p.1) {
         pending.sort_by(|a, b| b.0.total_cmp(&a.0));
         let mut i = 0;
@@ -164,7 +240,7 @@ fn flush(out: &mut Frame, pending: &mut Pending) {
             }
             // Neutrals (punctuation, spaces) set apart from the run's letters at its ends sit
             // between it and right-to-left text, so they take the line's direction (rule N2).
-            let neutral = |p: &(f64, bool, Point, TextItem, bool)| !p.4;
+            let neutral = |p: &(f64, bool, Point, TextItem, bool, Vec<Slot>)| !p.4;
             let mut end = i;
             while start < end && neutral(&pending[start]) {
                 start += 1;
@@ -173,12 +249,64 @@ fn flush(out: &mut Frame, pending: &mut Pending) {
                 end -= 1;
             }
             pending[start..end].reverse();
+            bridge(pending, start, end);
         }
     } else {
         pending.sort_by(|a, b| a.0.total_cmp(&b.0));
     }
-    for (_, _, at, item, _) in pending.drain(..) {
-        out.push(at, FrameItem::Text(item));
+}
+
+/// Stretch the spaces around the left-to-right run `pending[start..end]` of a right-to-left
+/// line over the run, so that the line's characters touch in stream order. pdfminer reads a
+/// line in stream order and starts a new one when a character is further than two widths from
+/// the previous: without this, a number or a Latin word in Arabic prose leaves its line.
+fn bridge(pending: &mut Pending, start: usize, end: usize) {
+    if start >= end {
+        return;
+    }
+    // The run's extent and its first and last characters' slots (absolute).
+    let abs = |p: &(f64, bool, Point, TextItem, bool, Vec<Slot>), s: &Slot| p.2.x.to_pt() + s.left;
+    let Some(first) = pending[start]
+        .5
+        .first()
+        .map(|s| (abs(&pending[start], s), s.width))
+    else {
+        return;
+    };
+    let Some(last) = pending[end - 1]
+        .5
+        .last()
+        .map(|s| (abs(&pending[end - 1], s), s.width))
+    else {
+        return;
+    };
+    let slack = pending[start].3.size.to_pt() * 0.6;
+    // The space before the run (logically): the last slot of the item before, right of it.
+    if start > 0 {
+        let origin = pending[start - 1].2.x.to_pt();
+        if let Some(s) = pending[start - 1].5.last_mut() {
+            let right = origin + s.left + s.width;
+            if s.ch == ' ' && (origin + s.left - (last.0 + last.1)).abs() < slack {
+                let left = first.0 + first.1;
+                if left < right {
+                    s.left = left - origin;
+                    s.width = right - left;
+                }
+            }
+        }
+    }
+    // The space after the run: the first slot of the item after, left of it.
+    if end < pending.len() {
+        let origin = pending[end].2.x.to_pt();
+        if let Some(s) = pending[end].5.first_mut() {
+            let left = origin + s.left;
+            if s.ch == ' ' && (first.0 - (left + s.width)).abs() < slack {
+                let right = last.0;
+                if right > left {
+                    s.width = right - left;
+                }
+            }
+        }
     }
 }
 
@@ -260,6 +388,7 @@ fn slots(item: &TextItem) -> Vec<Slot> {
                 ch,
                 left: l,
                 width: w,
+                pad: !rtl && is_arabic_number(ch),
             });
             edge = if rtl { edge - w } else { edge + w };
         }
@@ -277,7 +406,11 @@ struct Rebuild<'a> {
     gids: &'a BTreeMap<(char, u16), u16>,
     font: Font,
     fonts: Vec<Font>,
-    outlines: BTreeMap<(usize, u16), Curve>,
+    /// (font, glyph) → form number (`None`: no outline).
+    forms: BTreeMap<(usize, u16), Option<usize>>,
+    /// Each form's outline, for stroked text.
+    curves: Vec<Curve>,
+    outlines: Outlines,
 }
 
 impl Rebuild<'_> {
@@ -295,13 +428,17 @@ impl Rebuild<'_> {
                 FrameItem::Text(t) if convertible(t) => Some(t.size.to_pt()),
                 _ => None,
             };
+            // Items that only draw marks over another item's letters (all advances zero) give
+            // no layer text; they may sit far above or below the line, so they never end it.
+            let marks_only = matches!(item, FrameItem::Text(t)
+                if t.glyphs.iter().all(|g| g.x_advance.get() == 0.0));
             let other_line = |size: f64| {
                 pending
                     .first()
                     .is_some_and(|p| (p.2.y - pos.y).to_pt().abs() > LINE_TOLERANCE * size)
             };
-            if text.is_none_or(other_line) {
-                flush(&mut out, &mut pending);
+            if !marks_only && text.is_none_or(other_line) {
+                self.flush(&mut out, &mut pending);
             }
             match item {
                 FrameItem::Group(g) if depth < MAX_GROUP_DEPTH => {
@@ -315,32 +452,40 @@ impl Rebuild<'_> {
                     let (_, slots) = self.runs.next().expect("pass 1 saw this item");
                     let span = t.glyphs[0].span.0;
                     self.outlines(&mut out, *pos, t, span);
-                    // pdf.js reorders the text of an item it judges right to left, which
-                    // scrambles marks in a longer item: a right-to-left item with marks gives
-                    // one layer item per character (which cannot be reordered), any other item
-                    // one layer item (smaller files).
+                    // One layer item per text item; [`finish`] splits it into one text
+                    // object per character where viewers would reorder it.
                     let rtl = is_rtl(t);
                     let strong = t.text.chars().any(char::is_alphanumeric);
-                    let per_char = rtl && slots.iter().any(|s| is_mark(s.ch));
-                    let chunk = if per_char { 1 } else { slots.len().max(1) };
-                    for run in slots.chunks(chunk) {
-                        let first = &run[0];
-                        let at = Point::new(pos.x + Abs::pt(first.left), pos.y);
-                        let left = run.iter().map(|s| s.left).fold(f64::MAX, f64::min);
-                        let layer = self.layer(t, run);
-                        pending.push((pos.x.to_pt() + left, rtl, at, layer, strong));
+                    if !slots.is_empty() {
+                        let left = slots.iter().map(|s| s.left).fold(f64::MAX, f64::min);
+                        pending.push((pos.x.to_pt() + left, rtl, *pos, t.clone(), strong, slots));
                     }
                 }
                 _ => out.push(*pos, item.clone()),
             }
         }
-        flush(&mut out, &mut pending);
+        self.flush(&mut out, &mut pending);
         out
     }
 
-    /// The visible glyphs of `t`, one filled curve per glyph placed at the glyph's origin, so
-    /// that every occurrence of a glyph at a size is the same path ([`share_outlines`] turns
-    /// those into one Form XObject each).
+    /// Write the pending layer items of a line in logical order: typst gives a line's items
+    /// in visual order (left to right), and extractors that do no bidi (MuPDF, pdfminer) keep
+    /// the order of the content stream. A line with right-to-left items is read right to left,
+    /// its left-to-right runs (Latin words, Western numbers) left to right — the two levels of
+    /// bidi a line of Arabic prose has.
+    fn flush(&self, out: &mut Frame, pending: &mut Pending) {
+        order(pending);
+        for (_, _, pos, t, _, slots) in pending.drain(..) {
+            let at = Point::new(pos.x + Abs::pt(slots[0].left), pos.y);
+            out.push(at, FrameItem::Text(self.layer(&t, &slots)));
+        }
+    }
+
+    /// The visible glyphs of `t`: one marker shape in the item's fill, under the item's scale
+    /// from font units, whose number is the item's glyph run in [`Outlines`] — krilla writes it
+    /// in a few bytes with the item's transform and colour, and [`super::postpass::finish`]
+    /// puts the glyph forms in its place. Stroked text (no template strokes text, but a book
+    /// could) keeps one filled and stroked curve per glyph.
     fn outlines(&mut self, out: &mut Frame, pos: Point, t: &TextItem, span: Span) {
         let font = t.font.font();
         let index = match self.fonts.iter().position(|f| f == font) {
@@ -352,55 +497,98 @@ impl Rebuild<'_> {
         };
         let size = t.size.to_pt();
         let scale = size / t.font.units_per_em();
+        let mut run = Vec::with_capacity(t.glyphs.len());
         let mut cursor = 0.0;
         for g in &t.glyphs {
             let x0 = cursor + g.x_offset.get() * size;
             let y0 = -g.y_offset.get() * size;
             cursor += g.x_advance.get() * size;
-            // In font units, rounded to whole units (under 0.01 pt at text sizes), so the path
-            // is the same at every size and its numbers are short; the group scales it.
-            let curve = self.outlines.entry((index, g.id)).or_insert_with(|| {
-                let mut b = PathOut::default();
-                t.font
-                    .ttf()
-                    .outline_glyph(ttf_parser::GlyphId(g.id), &mut b);
-                let p = |x: f32, y: f32| {
-                    Point::new(
-                        Abs::pt(f64::from(x).round()),
-                        Abs::pt(-f64::from(y).round()),
-                    )
-                };
-                let mut curve = Curve::new();
-                for (kind, v) in &b.items {
-                    curve.0.push(match kind {
-                        0 => CurveItem::Move(p(v[0], v[1])),
-                        1 => CurveItem::Line(p(v[0], v[1])),
-                        2 => CurveItem::Cubic(p(v[0], v[1]), p(v[2], v[3]), p(v[4], v[5])),
-                        _ => CurveItem::Close,
-                    });
-                }
-                curve
-            });
-            if curve.0.is_empty() {
-                continue;
+            let form = self.form(index, t, g.id);
+            if let Some(form) = form {
+                run.push((form, x0 / scale, y0 / scale));
             }
-            let shape = Shape {
-                geometry: Geometry::Curve(curve.clone()),
-                fill: Some(t.fill.clone()),
-                fill_rule: FillRule::NonZero,
-                // The group scales the stroke too: undo that on its thickness.
-                stroke: t.stroke.clone().map(|mut s| {
-                    s.thickness /= scale;
-                    s
-                }),
-            };
-            let mut glyph = Frame::soft(Size::zero());
-            glyph.push(Point::zero(), FrameItem::Shape(shape, span));
-            let mut group = GroupItem::new(glyph);
-            group.transform = Transform::scale(Ratio::new(scale), Ratio::new(scale));
-            let at = Point::new(pos.x + Abs::pt(x0), pos.y + Abs::pt(y0));
-            out.push(at, FrameItem::Group(group));
         }
+        if run.is_empty() {
+            return;
+        }
+        let scaled = |frame: Frame| {
+            let mut group = GroupItem::new(frame);
+            group.transform = Transform::scale(Ratio::new(scale), Ratio::new(scale));
+            FrameItem::Group(group)
+        };
+        if let Some(stroke) = &t.stroke {
+            for (form, dx, dy) in run {
+                let shape = Shape {
+                    geometry: Geometry::Curve(self.curves[form].clone()),
+                    fill: Some(t.fill.clone()),
+                    fill_rule: FillRule::NonZero,
+                    // The group scales the stroke too: undo that on its thickness.
+                    stroke: Some({
+                        let mut s = stroke.clone();
+                        s.thickness /= scale;
+                        s
+                    }),
+                };
+                let mut glyph = Frame::soft(Size::zero());
+                glyph.push(Point::zero(), FrameItem::Shape(shape, span));
+                let at = Point::new(pos.x + Abs::pt(dx * scale), pos.y + Abs::pt(dy * scale));
+                out.push(at, scaled(glyph));
+            }
+            return;
+        }
+        let number = self.outlines.runs.len() + 1;
+        self.outlines.runs.push(run);
+        let k = Abs::pt(number as f64);
+        let marker = Curve(vec![
+            CurveItem::Move(Point::zero()),
+            CurveItem::Line(Point::new(k, Abs::zero())),
+            CurveItem::Line(Point::new(k, Abs::pt(1.0))),
+            CurveItem::Close,
+        ]);
+        let shape = Shape {
+            geometry: Geometry::Curve(marker),
+            fill: Some(t.fill.clone()),
+            fill_rule: FillRule::NonZero,
+            stroke: None,
+        };
+        let mut frame = Frame::soft(Size::zero());
+        frame.push(Point::zero(), FrameItem::Shape(shape, span));
+        out.push(pos, scaled(frame));
+    }
+
+    /// The form number of glyph `id` of font `index` (of `t`), made on first use: its outline
+    /// in font units, rounded to whole units (under 0.01 pt at text sizes), y downwards as in
+    /// typst's frames. `None` for a glyph without outline (a space).
+    fn form(&mut self, index: usize, t: &TextItem, id: u16) -> Option<usize> {
+        if let Some(form) = self.forms.get(&(index, id)) {
+            return *form;
+        }
+        let mut b = PathOut::default();
+        t.font.ttf().outline_glyph(ttf_parser::GlyphId(id), &mut b);
+        let form = if b.items.is_empty() {
+            None
+        } else {
+            let p = |x: f32, y: f32| {
+                Point::new(
+                    Abs::pt(f64::from(x).round()),
+                    Abs::pt(-f64::from(y).round()),
+                )
+            };
+            let mut curve = Curve::new();
+            for (kind, v) in &b.items {
+                curve.0.push(match kind {
+                    0 => CurveItem::Move(p(v[0], v[1])),
+                    1 => CurveItem::Line(p(v[0], v[1])),
+                    2 => CurveItem::Cubic(p(v[0], v[1]), p(v[2], v[3]), p(v[4], v[5])),
+                    _ => CurveItem::Close,
+                });
+            }
+            self.outlines.paths.push(path_bytes(&curve));
+            self.curves.push(curve);
+            Some(self.curves.len() - 1)
+        };
+        self.forms.insert((index, id), form);
+        form
     }
 
     /// The logical layer item standing in for `t`.
@@ -416,7 +604,7 @@ impl Rebuild<'_> {
             let start = text.len() as u16;
             text.push(s.ch);
             let end = text.len() as u16;
-            let id = self.gids[&(s.ch, step(s.width, size))];
+            let id = self.gids[&s.key(size)];
             // Drawn at the slot's left edge; the pen ends where the next slot starts.
             let next = slots.get(i + 1).map_or(s.left + s.width, |n| {
                 if n.left < s.left {
@@ -488,7 +676,8 @@ fn glyphless_font(gids: &BTreeMap<(char, u16), u16>) -> Font {
         .u32(0x5F0F_3CF5);
     head.u16(0x000B).u16(upem).u32(0).u32(0).u32(0).u32(0);
     head.i16(0).i16(-200).i16(1000).i16(800);
-    head.u16(0).u16(8).i16(2).i16(0).i16(0);
+    // Long `loca` offsets (indexToLocFormat 1): the boxes outgrow the short format.
+    head.u16(0).u16(8).i16(2).i16(1).i16(0);
     tables.insert(*b"head", head.0);
 
     let max_w = gids.keys().map(|(_, w)| *w).max().unwrap_or(0);
@@ -504,7 +693,7 @@ fn glyphless_font(gids: &BTreeMap<(char, u16), u16>) -> Font {
 
     let mut maxp = Be::default();
     maxp.u32(0x0001_0000).u16(n);
-    for v in [0u16, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0] {
+    for v in [4u16, 1, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0] {
         maxp.u16(v);
     }
     tables.insert(*b"maxp", maxp.0);
@@ -516,12 +705,27 @@ fn glyphless_font(gids: &BTreeMap<(char, u16), u16>) -> Font {
     }
     tables.insert(*b"hmtx", hmtx.0);
 
+    // Every glyph but `.notdef` is a box as wide as its advance: drawn in render mode 3 it
+    // is invisible, but viewers that skip text without extent (PDFium drops a text object
+    // whose box has no width) see where each character is.
     let mut loca = Be::default();
-    for _ in 0..=n {
-        loca.u16(0);
+    let mut glyf = Be::default();
+    loca.u32(0);
+    loca.u32(0);
+    for (_, w) in gids.keys() {
+        let w = (f64::from(*w) * unit).round() as i16;
+        if w > 0 {
+            glyf.i16(1).i16(0).i16(0).i16(w).i16(BOX_TOP);
+            // One contour of four on-curve points: (0,0) (0,top) (w,top) (w,0).
+            glyf.u16(3).u16(0);
+            glyf.0.extend_from_slice(&[1, 1, 1, 1]);
+            glyf.i16(0).i16(0).i16(w).i16(0);
+            glyf.i16(0).i16(BOX_TOP).i16(0).i16(-BOX_TOP);
+        }
+        loca.u32(glyf.0.len() as u32);
     }
     tables.insert(*b"loca", loca.0);
-    tables.insert(*b"glyf", Vec::new());
+    tables.insert(*b"glyf", glyf.0);
 
     // cmap format 12: each character to its first glyph.
     let mut first: BTreeMap<char, u16> = BTreeMap::new();
@@ -544,7 +748,7 @@ fn glyphless_font(gids: &BTreeMap<(char, u16), u16>) -> Font {
         (1, "Publish Text Layer"),
         (2, "Regular"),
         (4, "Publish Text Layer"),
-        (6, "PublishTextLayer"),
+        (6, FONT_NAME),
     ];
     let mut name = Be::default();
     name.u16(0)
@@ -630,245 +834,4 @@ impl ttf_parser::OutlineBuilder for PathOut {
     fn close(&mut self) {
         self.items.push((3, [0.0; 6]));
     }
-}
-
-/// Bytes a path of krilla's may consist of: numbers and the path operators `m l c v y h re`.
-fn path_byte(b: u8) -> bool {
-    matches!(
-        b,
-        b'0'..=b'9'
-            | b'.'
-            | b'-'
-            | b' '
-            | b'\n'
-            | b'm'
-            | b'l'
-            | b'c'
-            | b'v'
-            | b'y'
-            | b'h'
-            | b'r'
-            | b'e'
-    )
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-/// The filled paths of a content stream as krilla writes a shape — `q … cm`, optionally
-/// `/name cs … scn`, the path, `f` or `f*`, `Q` — as (path start, path end with its fill
-/// operator). A pattern colour (`/P… scn` with a name) never matches, nor does anything else.
-fn filled_paths(data: &[u8]) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while let Some(p) = find(&data[i..], b" cm") {
-        let mut j = i + p + 3;
-        i = j;
-        if data.get(j) == Some(&b'/') {
-            // `/c0 cs 0 scn`: one name, then numbers up to `scn`.
-            let Some(cs) = find(&data[j..], b" cs ") else {
-                continue;
-            };
-            let Some(scn) = find(&data[j + cs + 4..], b" scn") else {
-                continue;
-            };
-            let numbers = &data[j + cs + 4..j + cs + 4 + scn];
-            if !numbers
-                .iter()
-                .all(|b| matches!(b, b'0'..=b'9' | b'.' | b'-' | b' '))
-            {
-                continue;
-            }
-            j += cs + 4 + scn + 4;
-        }
-        let start = j;
-        while data.get(j).is_some_and(|b| path_byte(*b)) {
-            j += 1;
-        }
-        let path = &data[start..j];
-        if !path.contains(&b'm') && !path.windows(2).any(|w| w == b"re") {
-            continue;
-        }
-        let end = if data[j..].starts_with(b"f\nQ") {
-            j + 1
-        } else if data[j..].starts_with(b"f*\nQ") {
-            j + 2
-        } else {
-            continue;
-        };
-        out.push((start, end));
-        i = end;
-    }
-    out
-}
-
-/// The bounding box of a path's coordinates, one unit of margin around it.
-fn path_bbox(path: &[u8]) -> [f32; 4] {
-    let mut b = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
-    let mut add = |x: f32, y: f32| {
-        b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
-    };
-    let mut nums: Vec<f32> = Vec::new();
-    for token in path
-        .split(|c| *c == b' ' || *c == b'\n')
-        .filter(|t| !t.is_empty())
-    {
-        match std::str::from_utf8(token)
-            .ok()
-            .and_then(|t| t.parse::<f32>().ok())
-        {
-            Some(v) => nums.push(v),
-            None => {
-                if token == b"re" && nums.len() == 4 {
-                    add(nums[0], nums[1]);
-                    add(nums[0] + nums[2], nums[1] + nums[3]);
-                } else {
-                    for p in nums.chunks_exact(2) {
-                        add(p[0], p[1]);
-                    }
-                }
-                nums.clear();
-            }
-        }
-    }
-    if b[0] > b[2] {
-        return [0.0; 4];
-    }
-    [b[0] - 1.0, b[1] - 1.0, b[2] + 1.0, b[3] + 1.0]
-}
-
-/// Share the glyph outlines of [`prepare`]: every filled path that krilla wrote in its own
-/// `q … cm … f Q` (one per glyph, in the glyph's own coordinates) becomes a Form XObject drawn
-/// with `Do`, one per distinct path in the whole file, so a glyph's outline is stored once as a
-/// font stores it. Paint, transform and marked content stay in the page. Returns the new file.
-pub fn share_outlines(pdf: &[u8]) -> Result<Vec<u8>, String> {
-    use lopdf::{Dictionary, Document, Object, ObjectId, Stream};
-    use std::collections::HashMap;
-    let mut doc = Document::load_mem(pdf).map_err(|e| format!("cannot read typst's PDF: {e}"))?;
-    // Path bytes → (form name, form object), names in order of first use.
-    let mut forms: HashMap<Vec<u8>, (Vec<u8>, ObjectId)> = HashMap::new();
-    let pages: Vec<ObjectId> = doc.get_pages().into_values().collect();
-    for page in pages {
-        let mut used: BTreeMap<Vec<u8>, ObjectId> = BTreeMap::new();
-        for cid in doc.get_page_contents(page) {
-            let stream = doc
-                .get_object(cid)
-                .and_then(Object::as_stream)
-                .map_err(|e| format!("a page's content is not a stream: {e}"))?;
-            let data = stream
-                .decompressed_content()
-                .map_err(|e| format!("cannot inflate a page's content: {e}"))?;
-            let paths = filled_paths(&data);
-            if paths.is_empty() {
-                continue;
-            }
-            let mut out: Vec<u8> = Vec::with_capacity(data.len() / 2);
-            let mut at = 0;
-            for (start, end) in paths {
-                let key = &data[start..end];
-                let next = forms.len();
-                let (name, id) = match forms.get(key) {
-                    Some(f) => f.clone(),
-                    None => {
-                        let bbox = path_bbox(key);
-                        let dict = Dictionary::from_iter([
-                            ("Type", Object::Name(b"XObject".to_vec())),
-                            ("Subtype", Object::Name(b"Form".to_vec())),
-                            (
-                                "BBox",
-                                Object::Array(bbox.iter().map(|v| Object::Real(*v)).collect()),
-                            ),
-                            ("Resources", Object::Dictionary(Dictionary::new())),
-                        ]);
-                        let mut form = Stream::new(dict, key.to_vec());
-                        let _ = form.compress();
-                        let id = doc.add_object(form);
-                        let name = format!("G{next}").into_bytes();
-                        forms.insert(key.to_vec(), (name.clone(), id));
-                        (name, id)
-                    }
-                };
-                out.extend_from_slice(&data[at..start]);
-                out.push(b'/');
-                out.extend_from_slice(&name);
-                out.extend_from_slice(b" Do");
-                at = end;
-                used.insert(name, id);
-            }
-            out.extend_from_slice(&data[at..]);
-            if let Ok(Object::Stream(s)) = doc.get_object_mut(cid) {
-                s.dict.remove(b"Filter");
-                s.dict.remove(b"DecodeParms");
-                s.set_plain_content(out);
-                let _ = s.compress();
-            }
-        }
-        if !used.is_empty() {
-            add_xobjects(&mut doc, page, used)?;
-        }
-    }
-    let mut out = Vec::with_capacity(pdf.len());
-    doc.save_to(&mut out)
-        .map_err(|e| format!("cannot write the PDF: {e}"))?;
-    Ok(out)
-}
-
-/// Add `names` to the `XObject` resources of `page` (inline or referenced dictionaries).
-fn add_xobjects(
-    doc: &mut lopdf::Document,
-    page: lopdf::ObjectId,
-    names: BTreeMap<Vec<u8>, lopdf::ObjectId>,
-) -> Result<(), String> {
-    use lopdf::{Dictionary, Object};
-    let fail = |e: lopdf::Error| format!("a page's resources: {e}");
-    let resources = doc
-        .get_dictionary(page)
-        .and_then(|d| d.get(b"Resources"))
-        .cloned()
-        .unwrap_or(Object::Dictionary(Dictionary::new()));
-    let res_id = match resources {
-        Object::Reference(id) => Some(id),
-        _ => None,
-    };
-    let res: &mut Dictionary = match res_id {
-        Some(id) => doc
-            .get_object_mut(id)
-            .and_then(Object::as_dict_mut)
-            .map_err(fail)?,
-        None => {
-            let page = doc
-                .get_object_mut(page)
-                .and_then(Object::as_dict_mut)
-                .map_err(fail)?;
-            if page.get(b"Resources").is_err() {
-                page.set("Resources", Dictionary::new());
-            }
-            page.get_mut(b"Resources")
-                .and_then(Object::as_dict_mut)
-                .map_err(fail)?
-        }
-    };
-    let xobj_ref = match res.get(b"XObject") {
-        Ok(Object::Reference(id)) => Some(*id),
-        _ => None,
-    };
-    let xobjects: &mut Dictionary = match xobj_ref {
-        Some(id) => doc
-            .get_object_mut(id)
-            .and_then(Object::as_dict_mut)
-            .map_err(fail)?,
-        None => {
-            if res.get(b"XObject").is_err() {
-                res.set("XObject", Dictionary::new());
-            }
-            res.get_mut(b"XObject")
-                .and_then(Object::as_dict_mut)
-                .map_err(fail)?
-        }
-    };
-    for (name, id) in names {
-        xobjects.set(name, Object::Reference(id));
-    }
-    Ok(())
 }

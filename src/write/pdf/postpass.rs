@@ -1,0 +1,1045 @@
+//! The pass over typst's finished PDF that the archival text layer ends with: glyph outlines shared as Form XObjects and drawn in compact runs, the layer made invisible and split where viewers would reorder it.
+//!
+//! [`super::textlayer::prepare`] leaves the page content as krilla writes it: each glyph a
+//! filled path in its own `q … cm … f Q` artifact, each layer item one `BT … TJ ET` in the
+//! glyphless font. This pass works on those bytes (lopdf only loads and saves the objects; a
+//! full content-stream decode took 97 s on 100,000 words, the byte scans a few seconds):
+//!
+//! - every distinct glyph path becomes one Form XObject, drawn with `Do`;
+//! - consecutive glyph artifacts of one size and colour become one artifact that moves from
+//!   glyph to glyph with relative `cm`s (a glyph costs a dozen bytes instead of eighty);
+//! - the layer text gets render mode 3 (invisible: its glyphs are boxes, so viewers know
+//!   where each character is);
+//! - a right-to-left layer item is split into one text object per character, because PDFium
+//!   and pdf.js read a right-to-left text object as visual order and reverse it; pdf.js also
+//!   joins characters closer than a fifth of an em into one item, so between those the font
+//!   size alternates by a ten-thousandth (pdf.js starts a new item when the size changes).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use lopdf::{Dictionary, Document, Object, ObjectId, Stream};
+use rayon::prelude::*;
+
+use super::textlayer::Outlines;
+
+/// The factor between the two sizes a right-to-left layer item alternates between.
+const ALTERNATE_SIZE: f64 = 1.0001;
+
+/// The largest backward move (thousandths of an em, as a `TJ` adjustment) after which pdf.js
+/// would still join the next character to the previous one (it splits below −0.2 em; this
+/// leaves a margin).
+const JOIN_LIMIT: f64 = 300.0;
+
+/// The smallest `TJ` adjustment (thousandths of an em) that is a move backwards, right to
+/// left: smaller ones are the rounding of the layer font's widths (to 1/50 em).
+const BACKWARD: f64 = 30.0;
+
+/// Finish the archival PDF: see the module documentation. `outlines` are the glyphs
+/// [`super::textlayer::prepare`] took out of the frames. Returns the new file.
+pub fn finish(pdf: &[u8], outlines: &Outlines) -> Result<Vec<u8>, String> {
+    let mut doc = Document::load_mem(pdf).map_err(|e| format!("cannot read typst's PDF: {e}"))?;
+    // Each glyph path's Form XObject, made on first use.
+    let mut forms: Vec<Option<ObjectId>> = vec![None; outlines.paths.len()];
+    let mut placed = vec![false; outlines.runs.len()];
+    let mut marks = HashMap::new();
+    // The content streams to finish with the resources they use: every page's, and the form
+    // XObjects krilla made (groups with opacity draw through one).
+    let mut targets: Vec<(Vec<ObjectId>, Option<ObjectId>, ObjectId)> = Vec::new();
+    for (_, page) in doc.get_pages() {
+        targets.push((doc.get_page_contents(page), None, page));
+    }
+    let krilla_forms: Vec<ObjectId> = doc
+        .objects
+        .iter()
+        .filter(|(_, o)| {
+            o.as_stream().is_ok_and(|s| {
+                s.dict
+                    .get(b"Subtype")
+                    .and_then(Object::as_name)
+                    .is_ok_and(|n| n == b"Form")
+            })
+        })
+        .map(|(id, _)| *id)
+        .collect();
+    for form in krilla_forms {
+        targets.push((vec![form], Some(form), form));
+    }
+    // Read every stream first; rewrite them in parallel (the work is per stream); then put
+    // the forms and the new streams in the document, in order, so the file is reproducible.
+    let mut jobs = Vec::new();
+    for (streams, form, owner) in &targets {
+        let layer = layer_fonts(&doc, *owner, form.is_some(), &mut marks);
+        for cid in streams {
+            let data = doc
+                .get_object(*cid)
+                .and_then(Object::as_stream)
+                .and_then(Stream::decompressed_content)
+                .map_err(|e| format!("cannot read a page's content: {e}"))?;
+            jobs.push((*owner, *cid, data, layer.clone()));
+        }
+    }
+    let done: Vec<_> = jobs
+        .into_par_iter()
+        .map(|(owner, cid, data, layer)| {
+            let (glyphs, drawn, runs) = place_glyphs(&data, outlines);
+            if drawn.is_empty() && layer.names.is_empty() {
+                return (owner, cid, None, drawn, runs);
+            }
+            let mut stream = Stream::new(Dictionary::new(), layer_text(&glyphs, &layer));
+            let _ = stream.compress();
+            (owner, cid, Some(stream), drawn, runs)
+        })
+        .collect();
+    let mut used: BTreeMap<ObjectId, BTreeMap<Vec<u8>, ObjectId>> = BTreeMap::new();
+    for (owner, cid, stream, drawn, runs) in done {
+        for run in runs {
+            placed[run] = true;
+        }
+        for path in drawn {
+            let id = match forms[path] {
+                Some(id) => id,
+                None => {
+                    let id = doc.add_object(form_object(&outlines.paths[path]));
+                    forms[path] = Some(id);
+                    id
+                }
+            };
+            used.entry(owner).or_default().insert(form_name(path), id);
+        }
+        if let (Some(new), Ok(Object::Stream(s))) = (stream, doc.get_object_mut(cid)) {
+            s.dict.remove(b"Filter");
+            s.dict.remove(b"DecodeParms");
+            if let Ok(filter) = new.dict.get(b"Filter") {
+                s.dict.set("Filter", filter.clone());
+            }
+            s.set_content(new.content);
+        }
+    }
+    for (owner, names) in used {
+        add_xobjects(&mut doc, owner, names)?;
+    }
+    if let Some(missing) = placed.iter().position(|p| !p) {
+        return Err(format!(
+            "the glyphs of text item {} were not found in typst's PDF (of {})",
+            missing + 1,
+            placed.len()
+        ));
+    }
+    let mut out = Vec::with_capacity(pdf.len());
+    // Object and cross-reference streams, as typst writes them: the structure tree stays compressed.
+    doc.save_modern(&mut out)
+        .map_err(|e| format!("cannot write the PDF: {e}"))?;
+    Ok(out)
+}
+
+/// The resource name of glyph form `n`: `G` and `n` in base 36, short because a page names
+/// one for every glyph it draws.
+fn form_name(mut n: usize) -> Vec<u8> {
+    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut digits = Vec::new();
+    loop {
+        digits.push(DIGITS[n % 36]);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    digits.push(b'G');
+    digits.reverse();
+    digits
+}
+
+/// A glyph's Form XObject: its path in font units, filled with the colour of the page.
+fn form_object(path: &[u8]) -> Stream {
+    let bbox = path_bbox(path);
+    let dict = Dictionary::from_iter([
+        ("Type", Object::Name(b"XObject".to_vec())),
+        ("Subtype", Object::Name(b"Form".to_vec())),
+        (
+            "BBox",
+            Object::Array(bbox.iter().map(|v| Object::Real(*v)).collect()),
+        ),
+        ("Resources", Object::Dictionary(Dictionary::new())),
+    ]);
+    let mut form = Stream::new(dict, path.to_vec());
+    let _ = form.compress();
+    form
+}
+
+/// Put the glyphs of each marker of [`super::textlayer::prepare`] in its place. A marker is
+/// krilla's writing of the marker shape, `q a b c d e f cm [colour] 0 0 m n 0 l n 1 l h f Q`
+/// (`n` the run's number); its glyphs are drawn with their forms, moving from one to the next
+/// with `1 0 0 1 dx dy cm` in whole glyph units (a hundredth of a point at text sizes; each
+/// move aims at the exact position, so rounding never adds up). Markers
+/// that follow each other with the same scale and colour — a line's items — share one
+/// `q … Q`. Returns the stream and the paths drawn; marks `placed` runs.
+fn place_glyphs(d: &[u8], outlines: &Outlines) -> (Vec<u8>, BTreeSet<usize>, Vec<usize>) {
+    let mut out = Vec::with_capacity(d.len() * 2);
+    let mut drawn = BTreeSet::new();
+    let mut placed = Vec::new();
+    let mut copied = 0;
+    let mut i = 0;
+    let mut open: Option<Open> = None;
+    while let Some(p) = find(&d[i..], b"q ") {
+        let start = i + p;
+        i = start + 2;
+        if start > 0 && !d[start - 1].is_ascii_whitespace() && !b">])".contains(&d[start - 1]) {
+            continue;
+        }
+        let Some(m) = marker(d, start) else {
+            continue;
+        };
+        let Some(run) = m.number.checked_sub(1).and_then(|n| outlines.runs.get(n)) else {
+            continue;
+        };
+        placed.push(m.number - 1);
+        let [a, b, c, dd, e, f] = m.matrix;
+        let det = a * dd - b * c;
+        if det == 0.0 {
+            continue;
+        }
+        let key = [a, b, c, dd];
+        let continues = open.as_ref().is_some_and(|(k, colour, _, end)| {
+            *k == key
+                && colour.as_slice() == m.colour
+                && d[*end..start].iter().all(u8::is_ascii_whitespace)
+        });
+        if !continues {
+            if open.is_some() {
+                out.extend_from_slice(b"\nQ");
+            }
+            out.extend_from_slice(&d[copied..start]);
+            out.extend_from_slice(b"q ");
+            for v in &m.text {
+                out.extend_from_slice(v);
+                out.push(b' ');
+            }
+            out.extend_from_slice(b"cm");
+            out.extend_from_slice(m.colour);
+            open = Some((key, m.colour.to_vec(), (e, f), m.end));
+        }
+        let Some((_, _, pen, end)) = open.as_mut() else {
+            continue;
+        };
+        for (path, x, y) in run {
+            drawn.insert(*path);
+            // The glyph's origin in user space, and the move there from the pen in glyph units.
+            let target = (e + a * x + c * y, f + b * x + dd * y);
+            let (du, dv) = (target.0 - pen.0, target.1 - pen.1);
+            let u = ((dd * du - c * dv) / det).round();
+            let v = ((a * dv - b * du) / det).round();
+            if u != 0.0 || v != 0.0 {
+                pen.0 += a * u + c * v;
+                pen.1 += b * u + dd * v;
+                out.extend_from_slice(
+                    format!(" 1 0 0 1 {} {} cm", number(u, 0), number(v, 0)).as_bytes(),
+                );
+            }
+            out.push(b'/');
+            out.extend_from_slice(&form_name(*path));
+            out.extend_from_slice(b" Do");
+        }
+        *end = m.end;
+        copied = m.end;
+        i = m.end;
+    }
+    if open.is_some() {
+        out.extend_from_slice(b"\nQ");
+    }
+    out.extend_from_slice(&d[copied..]);
+    (out, drawn, placed)
+}
+
+/// The open `q` of [`place_glyphs`]: its matrix (without the translation) and colour, where
+/// its pen is (user space), where the last marker in it ended.
+type Open = ([f64; 4], Vec<u8>, (f64, f64), usize);
+
+/// A marker of [`place_glyphs`]: where it ends, its matrix (numbers and their text), its
+/// colour operators and its number.
+struct Marker<'a> {
+    end: usize,
+    matrix: [f64; 6],
+    text: [&'a [u8]; 6],
+    colour: &'a [u8],
+    number: usize,
+}
+
+/// The marker starting at `i` (at its `q`), if there is one.
+fn marker(d: &[u8], i: usize) -> Option<Marker<'_>> {
+    let mut j = i;
+    if !d.get(j..)?.starts_with(b"q ") {
+        return None;
+    }
+    j += 2;
+    let mut text: [&[u8]; 6] = [&[]; 6];
+    let mut matrix = [0.0; 6];
+    for k in 0..6 {
+        let start = j;
+        while d
+            .get(j)
+            .is_some_and(|b| matches!(b, b'0'..=b'9' | b'.' | b'-'))
+        {
+            j += 1;
+        }
+        if start == j || d.get(j) != Some(&b' ') {
+            return None;
+        }
+        text[k] = &d[start..j];
+        matrix[k] = parse(text[k])?;
+        j += 1;
+    }
+    if !d.get(j..)?.starts_with(b"cm") {
+        return None;
+    }
+    j += 2;
+    let colour_start = j;
+    if d.get(j) == Some(&b'/') {
+        let scn = find(d.get(j..(j + 64).min(d.len()))?, b" scn")?;
+        j += scn + 4;
+    }
+    let colour = &d[colour_start..j];
+    let path_start = j;
+    while d.get(j).is_some_and(|b| path_byte(*b)) {
+        j += 1;
+    }
+    let path = &d[path_start..j];
+    if !d.get(j..)?.starts_with(b"f\nQ") {
+        return None;
+    }
+    let tokens: Vec<&[u8]> = path
+        .split(u8::is_ascii_whitespace)
+        .filter(|t| !t.is_empty())
+        .collect();
+    let [x0, y0, b"m", n, y1, b"l", n2, one, b"l", b"h"] = tokens[..] else {
+        return None;
+    };
+    let zero = |t: &[u8]| parse(t) == Some(0.0);
+    if !zero(x0) || !zero(y0) || !zero(y1) || n != n2 || parse(one) != Some(1.0) {
+        return None;
+    }
+    let number = parse(n)?;
+    if number < 1.0 || number.fract() != 0.0 {
+        return None;
+    }
+    Some(Marker {
+        end: j + 3,
+        matrix,
+        text,
+        colour,
+        number: number as usize,
+    })
+}
+
+/// The fonts of a form XObject's own resources.
+fn form_fonts(doc: &Document, form: ObjectId) -> BTreeMap<Vec<u8>, &Dictionary> {
+    fn deref<'a>(doc: &'a Document, o: &'a Object) -> Option<&'a Dictionary> {
+        match o {
+            Object::Reference(id) => doc.get_dictionary(*id).ok(),
+            Object::Dictionary(d) => Some(d),
+            _ => None,
+        }
+    }
+    let deref = |o| deref(doc, o);
+    let mut out = BTreeMap::new();
+    let Some(fonts) = doc
+        .get_object(form)
+        .and_then(Object::as_stream)
+        .ok()
+        .and_then(|s| s.dict.get(b"Resources").ok())
+        .and_then(deref)
+        .and_then(|r| r.get(b"Font").ok())
+        .and_then(deref)
+    else {
+        return out;
+    };
+    for (name, font) in fonts.iter() {
+        if let Some(font) = deref(font) {
+            out.insert(name.clone(), font);
+        }
+    }
+    out
+}
+
+/// The glyphless layer font of a page: its resource names, and the codes of its glyphs that
+/// stand for combining marks (from its `ToUnicode` map).
+#[derive(Default, Clone)]
+struct Layer {
+    names: Vec<Vec<u8>>,
+    marks: std::collections::HashSet<[u8; 2]>,
+}
+
+/// The layer font on `page`, with its marks read from `cache` (font object → marks) or its
+/// `ToUnicode` map.
+fn layer_fonts(
+    doc: &Document,
+    owner: ObjectId,
+    form: bool,
+    cache: &mut HashMap<ObjectId, std::collections::HashSet<[u8; 2]>>,
+) -> Layer {
+    let mut layer = Layer::default();
+    let fonts: BTreeMap<Vec<u8>, &Dictionary> = if form {
+        form_fonts(doc, owner)
+    } else {
+        doc.get_page_fonts(owner).unwrap_or_default()
+    };
+    for (name, font) in fonts {
+        let ours = font
+            .get(b"BaseFont")
+            .and_then(Object::as_name)
+            .is_ok_and(|n| n.ends_with(super::textlayer::FONT_NAME.as_bytes()));
+        if !ours {
+            continue;
+        }
+        layer.names.push(name);
+        let Ok(id) = font.get(b"ToUnicode").and_then(Object::as_reference) else {
+            continue;
+        };
+        let marks = cache.entry(id).or_insert_with(|| {
+            doc.get_object(id)
+                .and_then(Object::as_stream)
+                .and_then(Stream::decompressed_content)
+                .map(|cmap| mark_codes(&cmap))
+                .unwrap_or_default()
+        });
+        layer.marks.extend(marks.iter().copied());
+    }
+    layer
+}
+
+/// The two-byte codes a `ToUnicode` CMap maps to a single combining mark (`bfchar` entries
+/// and `bfrange` runs, as krilla writes them).
+fn mark_codes(cmap: &[u8]) -> std::collections::HashSet<[u8; 2]> {
+    let text = String::from_utf8_lossy(cmap);
+    let hex = |h: &str| u32::from_str_radix(h, 16).ok();
+    let unicode = |h: &str| -> Option<char> {
+        let units: Vec<u16> = (0..h.len() / 4)
+            .filter_map(|k| u16::from_str_radix(h.get(k * 4..k * 4 + 4)?, 16).ok())
+            .collect();
+        let s = String::from_utf16(&units).ok()?;
+        let mut chars = s.chars();
+        let c = chars.next()?;
+        chars.next().is_none().then_some(c)
+    };
+    let mut out = std::collections::HashSet::new();
+    let mut add = |code: u32, c: Option<char>| {
+        if c.is_some_and(super::textlayer::is_mark) && code <= 0xFFFF {
+            out.insert((code as u16).to_be_bytes());
+        }
+    };
+    for section in text.split("beginbf").skip(1) {
+        let body = section.split("endbf").next().unwrap_or("");
+        let hexes: Vec<&str> = body.split(['<', '>']).skip(1).step_by(2).collect();
+        if section.starts_with("char") {
+            for pair in hexes.chunks(2) {
+                if let [code, uni] = pair
+                    && let Some(code) = hex(code)
+                {
+                    add(code, unicode(uni));
+                }
+            }
+        } else if section.starts_with("range") && !body.contains('[') {
+            for triple in hexes.chunks(3) {
+                if let [lo, hi, uni] = triple {
+                    let (Some(lo), Some(hi), Some(first)) = (hex(lo), hex(hi), unicode(uni)) else {
+                        continue;
+                    };
+                    for (k, code) in (lo..=hi.min(lo + 0xFFFF)).enumerate() {
+                        add(code, char::from_u32(first as u32 + k as u32));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A number as a content stream writes it: at most `decimals` decimals, no trailing zeros.
+fn number(v: f64, decimals: usize) -> String {
+    let s = format!("{v:.decimals$}");
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    };
+    if s == "-0" { "0".to_string() } else { s }
+}
+
+/// Write `bytes` as a hexadecimal string.
+fn hex(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.push(b'<');
+    for b in bytes {
+        out.extend_from_slice(format!("{b:02x}").as_bytes());
+    }
+    out.push(b'>');
+}
+
+/// Parse a number token.
+fn parse(b: &[u8]) -> Option<f64> {
+    std::str::from_utf8(b).ok()?.parse().ok()
+}
+
+/// A token of a text object: what [`layer_text`] needs to read krilla's `BT … ET`.
+#[derive(Clone, PartialEq, Debug)]
+enum Tok<'a> {
+    Num(&'a [u8]),
+    Name(&'a [u8]),
+    /// A string's bytes (from a literal or a hexadecimal string).
+    Str(Vec<u8>),
+    Open,
+    Close,
+    Op(&'a [u8]),
+}
+
+/// The tokens of `d` (a text object's inside), or `None` for anything else (literal strings,
+/// dictionaries, inline images): such a text object is left as it is.
+fn tokens(d: &[u8]) -> Option<Vec<Tok<'_>>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    let regular = |b: u8| !b.is_ascii_whitespace() && !b"/[]<>(){}%".contains(&b);
+    while i < d.len() {
+        let b = d[i];
+        match b {
+            b' ' | b'\n' | b'\r' | b'\t' | b'\x0c' | b'\0' => i += 1,
+            b'[' => {
+                out.push(Tok::Open);
+                i += 1;
+            }
+            b']' => {
+                out.push(Tok::Close);
+                i += 1;
+            }
+            b'/' => {
+                let s = i + 1;
+                i = s;
+                while i < d.len() && regular(d[i]) {
+                    i += 1;
+                }
+                out.push(Tok::Name(&d[s..i]));
+            }
+            b'<' => {
+                let s = i + 1;
+                let e = s + d[s..].iter().position(|c| *c == b'>')?;
+                let digits: Vec<u8> = d[s..e]
+                    .iter()
+                    .filter(|c| !c.is_ascii_whitespace())
+                    .copied()
+                    .collect();
+                let mut bytes = Vec::with_capacity(digits.len() / 2);
+                for pair in digits.chunks(2) {
+                    let hex = std::str::from_utf8(pair).ok()?;
+                    let v = u8::from_str_radix(hex, 16).ok()?;
+                    bytes.push(if pair.len() == 1 { v << 4 } else { v });
+                }
+                out.push(Tok::Str(bytes));
+                i = e + 1;
+            }
+            b'(' => {
+                let (bytes, end) = literal(d, i)?;
+                out.push(Tok::Str(bytes));
+                i = end;
+            }
+            b'0'..=b'9' | b'.' | b'-' | b'+' => {
+                let s = i;
+                while i < d.len() && regular(d[i]) {
+                    i += 1;
+                }
+                out.push(Tok::Num(&d[s..i]));
+            }
+            b'a'..=b'z' | b'A'..=b'Z' | b'\'' | b'"' => {
+                let s = i;
+                while i < d.len() && regular(d[i]) {
+                    i += 1;
+                }
+                out.push(Tok::Op(&d[s..i]));
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// The bytes of the literal string opening at `d[i]` (`(`), and the index after it.
+fn literal(d: &[u8], i: usize) -> Option<(Vec<u8>, usize)> {
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut j = i;
+    loop {
+        let b = *d.get(j)?;
+        j += 1;
+        match b {
+            b'(' => {
+                if depth > 0 {
+                    out.push(b);
+                }
+                depth += 1;
+            }
+            b')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some((out, j));
+                }
+                out.push(b);
+            }
+            b'\\' => {
+                let e = *d.get(j)?;
+                j += 1;
+                match e {
+                    b'n' => out.push(b'\n'),
+                    b'r' => out.push(b'\r'),
+                    b't' => out.push(b'\t'),
+                    b'b' => out.push(8),
+                    b'f' => out.push(12),
+                    b'0'..=b'7' => {
+                        let mut v = u32::from(e - b'0');
+                        for _ in 0..2 {
+                            match d.get(j) {
+                                Some(c @ b'0'..=b'7') => {
+                                    v = v * 8 + u32::from(c - b'0');
+                                    j += 1;
+                                }
+                                _ => break,
+                            }
+                        }
+                        out.push(v as u8);
+                    }
+                    b'\r' => {
+                        if d.get(j) == Some(&b'\n') {
+                            j += 1;
+                        }
+                    }
+                    b'\n' => {}
+                    other => out.push(other),
+                }
+            }
+            _ => out.push(b),
+        }
+    }
+}
+
+/// Whether `d[i..]` starts the operator `op` at a token boundary.
+fn operator_at(d: &[u8], i: usize, op: &[u8]) -> bool {
+    let before = i == 0 || d[i - 1].is_ascii_whitespace() || b"])>".contains(&d[i - 1]);
+    let after = d
+        .get(i + op.len())
+        .is_none_or(|b| b.is_ascii_whitespace() || b"/[<(".contains(b));
+    d[i..].starts_with(op) && before && after
+}
+
+/// The layer's text objects made invisible and split per character where they run right to
+/// left (see the module documentation); other text objects are copied as they are.
+fn layer_text(d: &[u8], layer: &Layer) -> Vec<u8> {
+    if layer.names.is_empty() {
+        return d.to_vec();
+    }
+    let mut out = Vec::with_capacity(d.len() + d.len() / 4);
+    let mut copied = 0;
+    let mut i = 0;
+    // Which of the two sizes the last right-to-left layer character had.
+    let mut alternate = false;
+    while let Some(p) = find(&d[i..], b"BT") {
+        let bt = i + p;
+        i = bt + 2;
+        if !operator_at(d, bt, b"BT") {
+            continue;
+        }
+        let Some(q) = find(&d[i..], b"ET") else {
+            break;
+        };
+        let et = i + q;
+        i = et + 2;
+        let Some(toks) = tokens(&d[bt + 2..et]) else {
+            continue;
+        };
+        let Some(text) = layer_object(&toks, layer, &mut alternate) else {
+            continue;
+        };
+        out.extend_from_slice(&d[copied..bt]);
+        out.extend_from_slice(b"BT ");
+        out.extend_from_slice(&text);
+        out.extend_from_slice(b"ET");
+        copied = et + 2;
+    }
+    out.extend_from_slice(&d[copied..]);
+    out
+}
+
+/// The inside of one layer text object rewritten, or `None` when it is not one of ours (another
+/// font, operators we do not expect).
+fn layer_object(toks: &[Tok], layer: &Layer, alternate: &mut bool) -> Option<Vec<u8>> {
+    // Operators with their operands.
+    let mut ops: Vec<(&[u8], &[Tok])> = Vec::new();
+    let mut start = 0;
+    for (k, t) in toks.iter().enumerate() {
+        if let Tok::Op(op) = t {
+            ops.push((op, &toks[start..k]));
+            start = k + 1;
+        }
+    }
+    if start != toks.len() {
+        return None;
+    }
+    let mut font: Option<(&[u8], f64)> = None;
+    for (op, args) in &ops {
+        match (*op, *args) {
+            (b"Tf", [Tok::Name(n), Tok::Num(s)]) => font = Some((n, parse(s)?)),
+            (b"Tf", _) => return None,
+            _ => {}
+        }
+    }
+    let (name, size) = font?;
+    if !layer.names.iter().any(|l| l == name) {
+        return None;
+    }
+    // The glyphs of the shown text with the adjustment before each, and whether any move
+    // between two of them goes backwards (right to left).
+    let mut glyphs: Vec<(f64, &[u8])> = Vec::new();
+    // Identity-H: two bytes a glyph.
+    for (op, args) in &ops {
+        match *op {
+            b"TJ" => {
+                let mut adjust = 0.0;
+                for t in *args {
+                    match t {
+                        Tok::Num(n) => adjust += parse(n)?,
+                        Tok::Str(h) if h.len() % 2 == 0 => {
+                            for g in h.chunks(2) {
+                                glyphs.push((adjust, g));
+                                adjust = 0.0;
+                            }
+                        }
+                        Tok::Open | Tok::Close => {}
+                        _ => return None,
+                    }
+                }
+            }
+            b"Tj" => match args {
+                [Tok::Str(h)] if h.len() % 2 == 0 => {
+                    glyphs.extend(h.chunks(2).map(|g| (0.0, g)));
+                }
+                _ => return None,
+            },
+            b"Tr" | b"Tf" | b"Tm" | b"Td" | b"Tc" | b"Tw" | b"Tz" | b"TL" | b"Ts" => {}
+            _ => return None,
+        }
+    }
+    let backward = |a: f64| a > BACKWARD;
+    let rtl = glyphs.iter().skip(1).any(|(a, _)| backward(*a));
+    let name = String::from_utf8_lossy(name);
+    let sizes = [number(size, 5), number(size * ALTERNATE_SIZE, 5)];
+    let mut out = Vec::new();
+    let mut shown = false;
+    for (op, args) in &ops {
+        match *op {
+            b"Tr" => out.extend_from_slice(b"3 Tr"),
+            b"Tf" if rtl => {
+                // A right-to-left item starts a new pdf.js item whatever came before.
+                *alternate = !*alternate;
+                out.extend_from_slice(
+                    format!("/{name} {} Tf", sizes[*alternate as usize]).as_bytes(),
+                );
+            }
+            b"TJ" | b"Tj" if rtl => {
+                if shown {
+                    continue;
+                }
+                shown = true;
+                // Adjustments are written in whole thousandths of an em (a hundredth of a
+                // point at text sizes), the rounding carried on so it never adds up.
+                let mut carry = 0.0;
+                for (k, (adjust, g)) in glyphs.iter().enumerate() {
+                    // pdf.js joins a mark to the item before it without looking where it is.
+                    let mark = <[u8; 2]>::try_from(*g).is_ok_and(|g| layer.marks.contains(&g));
+                    let split = k > 0 && (backward(*adjust) || mark);
+                    if split {
+                        // A text object of its own (PDFium), and a size of its own where
+                        // pdf.js would join it to the previous character.
+                        out.extend_from_slice(b"]TJ");
+                        if mark || *adjust <= JOIN_LIMIT {
+                            *alternate = !*alternate;
+                            out.extend_from_slice(
+                                format!("/{name} {} Tf", sizes[*alternate as usize]).as_bytes(),
+                            );
+                        }
+                    }
+                    if k == 0 || split {
+                        out.push(b'[');
+                    }
+                    let exact = adjust + carry;
+                    let written = exact.round();
+                    carry = exact - written;
+                    if written != 0.0 {
+                        out.extend_from_slice(number(written, 0).as_bytes());
+                    }
+                    hex(&mut out, g);
+                }
+                if !glyphs.is_empty() {
+                    out.extend_from_slice(b"]TJ");
+                }
+            }
+            _ => {
+                for t in *args {
+                    match t {
+                        Tok::Num(n) => out.extend_from_slice(n),
+                        Tok::Name(n) => {
+                            out.push(b'/');
+                            out.extend_from_slice(n);
+                        }
+                        Tok::Str(h) => hex(&mut out, h),
+                        Tok::Open => out.push(b'['),
+                        Tok::Close => out.push(b']'),
+                        Tok::Op(_) => {}
+                    }
+                    out.push(b' ');
+                }
+                out.extend_from_slice(op);
+            }
+        }
+        out.push(b'\n');
+    }
+    Some(out)
+}
+
+/// Bytes a path of krilla's may consist of: numbers and the path operators `m l c v y h re`.
+fn path_byte(b: u8) -> bool {
+    matches!(
+        b,
+        b'0'..=b'9'
+            | b'.'
+            | b'-'
+            | b' '
+            | b'\n'
+            | b'm'
+            | b'l'
+            | b'c'
+            | b'v'
+            | b'y'
+            | b'h'
+            | b'r'
+            | b'e'
+    )
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The bounding box of a path's coordinates, one unit of margin around it.
+fn path_bbox(path: &[u8]) -> [f32; 4] {
+    let mut b = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
+    let mut add = |x: f32, y: f32| {
+        b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
+    };
+    let mut nums: Vec<f32> = Vec::new();
+    for token in path
+        .split(|c| *c == b' ' || *c == b'\n')
+        .filter(|t| !t.is_empty())
+    {
+        match std::str::from_utf8(token)
+            .ok()
+            .and_then(|t| t.parse::<f32>().ok())
+        {
+            Some(v) => nums.push(v),
+            None => {
+                if token == b"re" && nums.len() == 4 {
+                    add(nums[0], nums[1]);
+                    add(nums[0] + nums[2], nums[1] + nums[3]);
+                } else {
+                    for p in nums.chunks_exact(2) {
+                        add(p[0], p[1]);
+                    }
+                }
+                nums.clear();
+            }
+        }
+    }
+    if b[0] > b[2] {
+        return [0.0; 4];
+    }
+    [b[0] - 1.0, b[1] - 1.0, b[2] + 1.0, b[3] + 1.0]
+}
+
+/// The dictionary of object `id`: a page's, or a stream's (a form XObject).
+fn dict_mut(doc: &mut Document, id: ObjectId) -> Result<&mut Dictionary, String> {
+    match doc.get_object_mut(id) {
+        Ok(Object::Dictionary(d)) => Ok(d),
+        Ok(Object::Stream(s)) => Ok(&mut s.dict),
+        _ => Err("a page or form is not a dictionary".to_string()),
+    }
+}
+
+/// Add `names` to the `XObject` resources of `owner` (a page or a form; inline or referenced
+/// dictionaries).
+fn add_xobjects(
+    doc: &mut Document,
+    owner: ObjectId,
+    names: BTreeMap<Vec<u8>, ObjectId>,
+) -> Result<(), String> {
+    let fail = |e: lopdf::Error| format!("a page's resources: {e}");
+    let resources = dict_mut(doc, owner)?
+        .get(b"Resources")
+        .cloned()
+        .unwrap_or(Object::Dictionary(Dictionary::new()));
+    let res: &mut Dictionary = match resources {
+        Object::Reference(id) => doc
+            .get_object_mut(id)
+            .and_then(Object::as_dict_mut)
+            .map_err(fail)?,
+        _ => {
+            let owner = dict_mut(doc, owner)?;
+            if owner.get(b"Resources").is_err() {
+                owner.set("Resources", Dictionary::new());
+            }
+            owner
+                .get_mut(b"Resources")
+                .and_then(Object::as_dict_mut)
+                .map_err(fail)?
+        }
+    };
+    let xobj_ref = match res.get(b"XObject") {
+        Ok(Object::Reference(id)) => Some(*id),
+        _ => None,
+    };
+    let xobjects: &mut Dictionary = match xobj_ref {
+        Some(id) => doc
+            .get_object_mut(id)
+            .and_then(Object::as_dict_mut)
+            .map_err(fail)?,
+        None => {
+            if res.get(b"XObject").is_err() {
+                res.set("XObject", Dictionary::new());
+            }
+            res.get_mut(b"XObject")
+                .and_then(Object::as_dict_mut)
+                .map_err(fail)?
+        }
+    };
+    for (name, id) in names {
+        xobjects.set(name, Object::Reference(id));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layer(marks: &[[u8; 2]]) -> Layer {
+        Layer {
+            names: vec![b"f0".to_vec()],
+            marks: marks.iter().copied().collect(),
+        }
+    }
+
+    #[test]
+    fn a_marker_is_read_as_krilla_writes_it_and_nothing_else_is() {
+        let d = b"EMC/Artifact<</Type/Layout>>BDC\nq 0.011 0 0 -0.011 197.10435 498.10706 cm/c0 cs 0 scn 0 0 m 5 0 l 5 1 l\nh\nf\nQ\nEMC";
+        let at = find(d, b"q ").unwrap();
+        let m = marker(d, at).expect("a marker");
+        assert_eq!(m.number, 5);
+        assert_eq!(m.matrix, [0.011, 0.0, 0.0, -0.011, 197.10435, 498.10706]);
+        assert_eq!(m.colour, b"/c0 cs 0 scn");
+        assert_eq!(&d[m.end..], b"\nEMC");
+        // A rule or a background is not a marker: other numbers, another shape, a stroke.
+        for other in [
+            &b"q 1 0 0 1 5 5 cm/c0 cs 0 scn 0 0 m 5 0 l 5 2 l\nh\nf\nQ"[..],
+            b"q 1 0 0 1 5 5 cm/c0 cs 0 scn 0 0 m 5 0 l 6 1 l\nh\nf\nQ",
+            b"q 1 0 0 1 5 5 cm/c0 cs 0 scn 0 0 5 1 re\nf\nQ",
+            b"q 1 0 0 1 5 5 cm/c0 cs 0 scn 0 0 m 5 0 l 5 1 l\nh\nS\nQ",
+        ] {
+            assert!(
+                marker(other, 0).is_none(),
+                "{}",
+                String::from_utf8_lossy(other)
+            );
+        }
+    }
+
+    #[test]
+    fn a_line_of_markers_becomes_one_run_of_forms_at_the_exact_places() {
+        let outlines = Outlines {
+            paths: vec![b"0 0 m 1 0 l 1 1 l h f".to_vec(); 3],
+            runs: vec![vec![(0, 0.0, 0.0), (1, 512.4, 0.0)], vec![(2, 0.0, -30.0)]],
+        };
+        let d = b"BT ET\nq 0.01 0 0 -0.01 100 200 cm/c0 cs 0 scn 0 0 m 1 0 l 1 1 l\nh\nf\nQ\nq 0.01 0 0 -0.01 120 200 cm/c0 cs 0 scn 0 0 m 2 0 l 2 1 l\nh\nf\nQ\nEMC";
+        let (out, drawn, placed) = place_glyphs(d, &outlines);
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(placed, vec![0, 1]);
+        assert_eq!(drawn.into_iter().collect::<Vec<_>>(), vec![0, 1, 2]);
+        assert_eq!(text.matches("q ").count(), 1, "one group: {text}");
+        assert!(
+            text.starts_with("BT ET\nq ") && text.ends_with("\nQ\nEMC"),
+            "{text}"
+        );
+        // Follow the moves: each form is drawn within half a glyph unit of its place.
+        let mut pen = (100.0, 200.0);
+        let mut at = Vec::new();
+        let spaced = text.replace('/', " /");
+        let tokens: Vec<&str> = spaced.split_whitespace().collect();
+        for (k, t) in tokens.iter().enumerate() {
+            if *t == "cm" && tokens[k - 6] == "1" {
+                pen.0 += 0.01 * tokens[k - 2].parse::<f64>().unwrap();
+                pen.1 -= 0.01 * tokens[k - 1].parse::<f64>().unwrap();
+            }
+            if *t == "Do" {
+                at.push(pen);
+            }
+        }
+        let want = [(100.0, 200.0), (105.124, 200.0), (120.0, 200.3)];
+        assert_eq!(at.len(), 3, "{text}");
+        for (got, want) in at.iter().zip(want) {
+            assert!(
+                (got.0 - want.0).abs() < 0.006 && (got.1 - want.1).abs() < 0.006,
+                "{got:?} {want:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_right_to_left_layer_item_becomes_one_invisible_object_per_character() {
+        // Three characters moving right to left; the second is a mark (code 0002).
+        let d = b"q 1 0 0 -1 300 400 cm/c0 cs 0 scn\nBT 0 Tr/f0 11 Tf 1 0 0 -1 0 0 Tm[(\\000\\001)852<0002>982<0003>]TJ\nET\nQ\n";
+        let out = String::from_utf8(layer_text(d, &layer(&[[0, 2]]))).unwrap();
+        assert!(out.contains("BT 3 Tr"), "{out}");
+        assert_eq!(out.matches("TJ").count(), 3, "{out}");
+        assert!(out.contains("[<0001>]TJ"), "{out}");
+        // The mark gets a size of its own (pdf.js would join it to its letter), the next
+        // letter, far enough, does not need one.
+        assert_eq!(out.matches(" Tf").count(), 2, "{out}");
+        assert!(
+            out.contains("/f0 11.0011 Tf") || out.contains("/f0 11 Tf"),
+            "{out}"
+        );
+        assert!(
+            out.contains("[852<0002>]TJ") && out.contains("[982<0003>]TJ"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn left_to_right_and_foreign_text_objects_keep_their_shape() {
+        let ltr = b"BT 0 Tr/f0 11 Tf 1 0 0 -1 0 0 Tm[<0001>3<0002>-8<0003>]TJ\nET";
+        let out = String::from_utf8(layer_text(ltr, &layer(&[]))).unwrap();
+        assert!(out.contains("3 Tr") && out.contains("/f0 11 Tf"), "{out}");
+        assert_eq!(out.matches("TJ").count(), 1, "{out}");
+        let foreign = b"BT 0 Tr/f1 11 Tf 1 0 0 -1 0 0 Tm[<0001>852<0002>]TJ\nET";
+        assert_eq!(layer_text(foreign, &layer(&[])), foreign.to_vec());
+    }
+
+    #[test]
+    fn marks_are_read_from_the_to_unicode_map() {
+        let cmap = b"2 beginbfchar\n<0004> <0020>\n<00cf> <0651>\nendbfchar\n1 beginbfrange\n<0010> <0012> <064B>\nendbfrange\n";
+        let marks = mark_codes(cmap);
+        let mut got: Vec<[u8; 2]> = marks.into_iter().collect();
+        got.sort();
+        assert_eq!(got, vec![[0, 0x10], [0, 0x11], [0, 0x12], [0, 0xcf]]);
+    }
+
+    #[test]
+    fn form_names_are_short_and_distinct() {
+        let names: BTreeSet<Vec<u8>> = (0..5000).map(form_name).collect();
+        assert_eq!(names.len(), 5000);
+        assert_eq!(form_name(0), b"G0");
+        assert_eq!(form_name(35), b"Gz");
+        assert_eq!(form_name(36), b"G10");
+    }
+}
