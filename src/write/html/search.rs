@@ -145,7 +145,7 @@ pub struct PartEntry {
 
 /// The words and stems of one part's documents → the part's own document numbers (from 0,
 /// ascending, each once). Made once per part, in parallel (and, in a watch, kept for a part
-/// that did not change); [`Index::add_part_docs`] shifts the numbers into the book's.
+/// that did not change); [`Index::add_parts`] shifts the numbers into the book's.
 #[derive(Debug, Clone, Default)]
 pub struct PartPostings {
     words: Vec<(String, Vec<u32>)>,
@@ -215,28 +215,13 @@ impl Index {
 
     /// Add a document of part `part` and index its words.
     pub fn add_doc(&mut self, part: usize, anchor: &str, text: &str) {
-        self.add_doc_words(part, anchor.to_owned(), text.to_owned(), &words(text));
+        let docs = [(anchor.to_owned(), text.to_owned())];
+        self.add_parts(&[(part, &docs, &PartPostings::of(&[words(text)]))]);
     }
 
-    /// Add a document whose normalised words (see [`words`]) are already split.
-    pub fn add_doc_words(&mut self, part: usize, anchor: String, text: String, words: &[String]) {
-        self.add_part_docs(part, &[(anchor, text)], &PartPostings::of(&[words]));
-    }
-
-    /// Add the documents `(anchor, text)` of part `part`, with their [`PartPostings`]: the
-    /// part's document numbers become the book's by adding the documents already indexed.
-    /// Parts are added in reading order, so every list stays ascending.
-    pub fn add_part_docs(
-        &mut self,
-        part: usize,
-        docs: &[(String, String)],
-        postings: &PartPostings,
-    ) {
-        self.add_parts(&[(part, docs, postings)]);
-    }
-
-    /// [`Index::add_part_docs`] for several parts in reading order: the words and the stems
-    /// are merged in parallel.
+    /// Add parts in reading order: each part's documents `(anchor, text)` with their
+    /// [`PartPostings`], whose document numbers become the book's by adding the documents
+    /// already indexed (so every list stays ascending). Words and stems merge in parallel.
     pub fn add_parts(&mut self, parts: &[PartDocs<'_>]) {
         let mut first = Vec::with_capacity(parts.len());
         for (part, docs, _) in parts {
