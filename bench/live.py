@@ -3,7 +3,7 @@
 bench.py: `publish serve --format html` on a fresh copy of the 20-part corpus, a part page open
 in headless Chromium (puppeteer-core, as tests/serve.rs), then EDITS saves of that part, each
 adding a paragraph; the time from each save to the new text on the page (the server's live
-reload, keeping the scroll position) is taken by tests/serve/live-reload.js: p50 and p95.
+update in place, keeping the scroll position) is taken by tests/serve/live-reload.js: p50 and p95.
 Writes its section into bench/RESULTS.md (replacing an earlier one).
 
 Usage: bench/live.py [--edits N] [--publish PATH]
@@ -82,8 +82,8 @@ def main():
         f"`python3 bench/live.py`: 20 raw-text parts, {words:,} words; `publish serve --format html`; "
         f"a part page open in headless Chromium at 360×360 px, scrolled to its middle; {edits} "
         "saves of that part, each adding a paragraph; time from the save to the new text on the "
-        "page (file event, debounce, rebuild, server-sent event, reload, restored scroll "
-        f"position checked). Machine: {os.cpu_count()} cores.", "",
+        "page (file event, debounce, rebuild, server-sent event, the page fetching itself and "
+        f"putting the new article in place, no reload; scroll position checked). Machine: {os.cpu_count()} cores.", "",
         "| edits | save → shown p50 (ms) | p95 (ms) | min (ms) | max (ms) | target |",
         "|---:|---:|---:|---:|---:|---|",
         f"| {len(shown)} | {statistics.median(shown):.0f} | {p95} | {shown[0]} | {shown[-1]} | ≤ 300 ms |",

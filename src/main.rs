@@ -203,6 +203,11 @@ fn live(
             };
         }
         let _ = writeln!(stderr, "{}", publish::watch::summary(r));
+        if cli.timings {
+            for (phase, t) in &r.outcome.timings {
+                let _ = writeln!(stderr, "timing: {phase}: {:.3} s", t.as_secs_f64());
+            }
+        }
         if let Some((srv, _)) = &server {
             let pdf = r
                 .outcome

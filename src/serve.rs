@@ -26,7 +26,10 @@ pub const EVENTS_PATH: &str = "/__publish/events";
 pub const PDF_VIEW_PATH: &str = "/__publish/pdf";
 
 /// The script added before `</body>` of every HTML page the server sends. On a `change` event
-/// that names this page (or the PDF the viewer shows) it saves the scroll position and reloads.
+/// that names this page (or the PDF the viewer shows) it fetches the page again and, when only
+/// its `<main>` changed (an edit inside the part: the usual case), puts the new content in place
+/// without a reload — the scroll position and the page's scripts stay; otherwise (a new
+/// sidebar, a new style sheet) it saves the scroll position and reloads.
 const RELOAD_SCRIPT: &str = r#"<script>
 (function () {
   var key = "publish-scroll:" + location.pathname;
@@ -37,23 +40,98 @@ const RELOAD_SCRIPT: &str = r#"<script>
     if (document.readyState === "complete") restore(); else window.addEventListener("load", restore);
   }
   var watched = document.documentElement.getAttribute("data-publish-watch") || location.pathname;
+  var canSwap = !document.documentElement.hasAttribute("data-publish-watch");
+  // The page as the server sent it, to tell what an edit changed.
+  var sent = null;
+  function load() {
+    return fetch(location.pathname, { cache: "no-store" }).then(function (r) {
+      if (!r.ok) throw new Error(r.status);
+      return r.text();
+    });
+  }
+  // [body outside <main>, <main>…</main>] of a page's text, or null.
+  function split(html) {
+    var h = html.indexOf("</head>"), a = html.indexOf("<main"), b = html.lastIndexOf("</main>");
+    if (h < 0 || a < h || b < a) return null;
+    return [html.slice(h, a) + html.slice(b), html.slice(a, b)];
+  }
+  function reload() {
+    sessionStorage.setItem(key, String(window.scrollY));
+    location.reload();
+  }
+  function swap(html) {
+    var before = sent && split(sent), after = split(html);
+    var doc = new DOMParser().parseFromString(html, "text/html");
+    var old = document.querySelector("main"), now = doc.querySelector("main");
+    if (!before || !after || before[0] !== after[0] || !old || !now) return false;
+    var top = window.scrollY;
+    var oa = old.querySelector("article"), na = now.querySelector("article");
+    var rest = function (m) { return m.replace(/<article[\s\S]*<\/article>/, ""); };
+    if (oa && na && rest(before[1]) === rest(after[1])) {
+      oa.innerHTML = na.innerHTML;
+    } else {
+      old.replaceWith(document.importNode(now, true));
+    }
+    document.title = doc.title;
+    window.scrollTo(0, top);
+    var n = +(document.documentElement.getAttribute("data-publish-swaps") || 0);
+    document.documentElement.setAttribute("data-publish-swaps", String(n + 1));
+    return true;
+  }
   var es = new EventSource("/__publish/events");
-  es.addEventListener("open", function () { document.documentElement.setAttribute("data-publish-live", ""); });
+  es.addEventListener("open", function () {
+    if (canSwap && sent === null) load().then(function (t) { sent = t; }, function () {});
+    document.documentElement.setAttribute("data-publish-live", "");
+  });
   es.addEventListener("change", function (e) {
     var changed = JSON.parse(e.data);
-    if (changed.indexOf(watched) >= 0) {
-      sessionStorage.setItem(key, String(window.scrollY));
-      location.reload();
-    }
+    // The site's own style sheets and scripts (not the search index's data files).
+    var style = changed.some(function (p) {
+      return /\.css$/.test(p) || (/\.js$/.test(p) && p.indexOf("/search/") < 0);
+    });
+    if (changed.indexOf(watched) < 0 && !style) return;
+    if (!canSwap || style || sent === null) return reload();
+    load().then(function (t) {
+      if (swap(t)) sent = t; else reload();
+    }, reload);
   });
 })();
 </script>
 "#;
 
+/// What identifies a file's bytes without reading them: inode, size, modification and change
+/// times. A build replaces a changed file by a new one and hard-links an unchanged one, so an
+/// equal stamp is the same bytes.
+type Stamp = (u64, u64, i64, i64, i64, i64);
+
+/// The stamp of a file, where the platform gives one.
+fn stamp(meta: &std::fs::Metadata) -> Option<Stamp> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Some((
+            meta.ino(),
+            meta.len(),
+            meta.mtime(),
+            meta.mtime_nsec(),
+            meta.ctime(),
+            meta.ctime_nsec(),
+        ))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        None
+    }
+}
+
+/// A file's content hash, with the stamp it was read under.
+type Hashed = ([u8; 32], Option<Stamp>);
+
 /// Which output files changed in the last rebuild, for the event stream.
 struct Hub {
     /// Content hash of every file under the output folder after the last build.
-    hashes: BTreeMap<String, [u8; 32]>,
+    hashes: BTreeMap<String, Hashed>,
     /// One sender per open event stream; dropped when its page goes away.
     clients: Vec<mpsc::Sender<String>>,
 }
@@ -66,8 +144,10 @@ pub struct Server {
     hub: Arc<Mutex<Hub>>,
 }
 
-/// Hash every regular file under `dir` (not following symlinks), keyed by URL path.
-fn hash_tree(dir: &Path) -> BTreeMap<String, [u8; 32]> {
+/// Hash every regular file under `dir` (not following symlinks), keyed by URL path. A file
+/// whose stamp is the one in `known` keeps its hash unread: after an edit, only the few files
+/// the build wrote are read.
+fn hash_tree(dir: &Path, known: &BTreeMap<String, Hashed>) -> BTreeMap<String, Hashed> {
     let mut out = BTreeMap::new();
     // An explicit stack, not recursion: the depth of the output folder is not ours to trust.
     let mut stack = vec![(dir.to_path_buf(), String::new())];
@@ -86,10 +166,15 @@ fn hash_tree(dir: &Path) -> BTreeMap<String, [u8; 32]> {
             let child = format!("{url}/{name}");
             if kind.is_dir() {
                 stack.push((entry.path(), child));
-            } else if kind.is_file()
-                && let Ok(bytes) = std::fs::read(entry.path())
-            {
-                out.insert(child, Sha256::digest(&bytes).into());
+            } else if kind.is_file() {
+                let now = entry.metadata().ok().as_ref().and_then(stamp);
+                if let Some((hash, Some(was))) = known.get(&child)
+                    && now == Some(*was)
+                {
+                    out.insert(child, (*hash, now));
+                } else if let Ok(bytes) = std::fs::read(entry.path()) {
+                    out.insert(child, (Sha256::digest(&bytes).into(), now));
+                }
             }
         }
     }
@@ -99,7 +184,7 @@ fn hash_tree(dir: &Path) -> BTreeMap<String, [u8; 32]> {
 impl Server {
     /// A server for the files under `root` (the output folder).
     pub fn new(root: PathBuf) -> Server {
-        let hashes = hash_tree(&root);
+        let hashes = hash_tree(&root, &BTreeMap::new());
         Server {
             root,
             pdf_name: Arc::new(Mutex::new(None)),
@@ -118,13 +203,13 @@ impl Server {
         {
             *name = Some(pdf);
         }
-        let hashes = hash_tree(&self.root);
         let Ok(mut hub) = self.hub.lock() else {
             return Vec::new();
         };
+        let hashes = hash_tree(&self.root, &hub.hashes);
         let mut changed: Vec<String> = hashes
             .iter()
-            .filter(|(k, v)| hub.hashes.get(*k) != Some(*v))
+            .filter(|(k, v)| hub.hashes.get(*k).map(|h| h.0) != Some(v.0))
             .map(|(k, _)| k.clone())
             .chain(
                 hub.hashes

@@ -62,6 +62,14 @@ pub struct Session {
     reuse: Reuse,
 }
 
+/// A session ends with the folders its builds replaced removed (see
+/// [`write::finish_removals`]).
+impl Drop for Session {
+    fn drop(&mut self) {
+        write::finish_removals();
+    }
+}
+
 impl Session {
     /// A session for `opts`; nothing is read until the first [`Session::build`].
     pub fn new(opts: Options) -> Session {
@@ -127,6 +135,8 @@ impl Session {
 
     /// [`Session::build`], reporting progress to `progress`.
     pub fn build_with(&mut self, changed: &[PathBuf], progress: &dyn Progress) -> Outcome {
+        // The folder the last build replaced is gone before this one writes.
+        write::finish_removals();
         let mut outcome = Outcome {
             diagnostics: Vec::new(),
             book: None,

@@ -71,6 +71,7 @@ pub fn watch(
 ) -> Result<(), Error> {
     // Rendered documents are kept between rebuilds: an edit re-renders only what it touched.
     crate::write::memo::enable();
+    crate::write::defer_removals();
     let book_dir = absolute(&session.options().book_dir);
     let filter = Filter {
         sources: absolute(&session.sources_dir()),
@@ -144,6 +145,8 @@ pub fn watch(
         });
         runaway(&outcome)?;
     }
+    // No debris: the folder the last rebuild replaced is gone before the watch ends.
+    crate::write::finish_removals();
     Ok(())
 }
 

@@ -136,16 +136,36 @@ impl Uses {
         for t in text.generated {
             uses.body_chars.insert_str(t);
         }
-        for part in &ctx.book.parts {
-            part.for_each_text(&mut |t, _, set: Setting| {
-                let (styles, chars) = if set.code {
-                    (&mut uses.code_styles, &mut uses.code_chars)
-                } else {
-                    (&mut uses.body_styles, &mut uses.body_chars)
+        // The parts in parallel (a book has millions of characters), then merged.
+        use rayon::prelude::*;
+        let parts = ctx
+            .book
+            .parts
+            .par_iter()
+            .map(|part| {
+                let mut one = Uses {
+                    body_styles: [false; 4],
+                    code_styles: [false; 4],
+                    body_chars: CharSet::default(),
+                    code_chars: CharSet::default(),
                 };
-                styles[style(set.bold, set.italic)] = true;
-                chars.insert_str(t);
-            });
+                part.for_each_text(&mut |t, _, set: Setting| {
+                    let (styles, chars) = if set.code {
+                        (&mut one.code_styles, &mut one.code_chars)
+                    } else {
+                        (&mut one.body_styles, &mut one.body_chars)
+                    };
+                    styles[style(set.bold, set.italic)] = true;
+                    chars.insert_str(t);
+                });
+                one
+            })
+            .collect::<Vec<Uses>>();
+        for one in parts {
+            or_into(&mut uses.body_styles, &one.body_styles);
+            or_into(&mut uses.code_styles, &one.code_styles);
+            uses.body_chars.union(&one.body_chars);
+            uses.code_chars.union(&one.code_chars);
         }
         uses
     }
@@ -158,28 +178,40 @@ struct CharSet {
 }
 
 impl CharSet {
+    /// Add the characters of `s`. Every character goes in (a tight loop over millions of
+    /// them); white space and controls are left out when the set is read.
     fn insert_str(&mut self, s: &str) {
         for c in s.chars() {
-            if c.is_whitespace() || c.is_control() {
-                continue;
-            }
             let i = c as usize;
             if self.bits.len() <= i / 64 {
-                self.bits.resize(i / 64 + 1, 0);
+                // The Basic Multilingual Plane at once: most books never grow it again.
+                self.bits.resize((i / 64 + 1).max(1024), 0);
             }
             self.bits[i / 64] |= 1 << (i % 64);
         }
     }
 
-    fn is_empty(&self) -> bool {
-        self.bits.iter().all(|w| *w == 0)
+    /// Add every character of `other`.
+    fn union(&mut self, other: &CharSet) {
+        if self.bits.len() < other.bits.len() {
+            self.bits.resize(other.bits.len(), 0);
+        }
+        for (a, b) in self.bits.iter_mut().zip(&other.bits) {
+            *a |= *b;
+        }
     }
 
+    fn is_empty(&self) -> bool {
+        self.iter().next().is_none()
+    }
+
+    /// The characters, white space and controls left out.
     fn iter(&self) -> impl Iterator<Item = char> + '_ {
         self.bits.iter().enumerate().flat_map(|(w, bits)| {
             (0..64)
                 .filter(move |b| bits & (1 << b) != 0)
                 .filter_map(move |b| char::from_u32((w * 64 + b) as u32))
+                .filter(|c| !c.is_whitespace() && !c.is_control())
         })
     }
 }

@@ -40,14 +40,31 @@ impl KeyBuilder {
 
     /// Add a value by its JSON form. A value that cannot be serialised makes the key unique
     /// to this call (a miss), never a false hit.
-    pub fn json<T: Serialize + ?Sized>(self, value: &T) -> KeyBuilder {
-        match serde_json::to_vec(value) {
-            Ok(v) => self.bytes(&v),
-            Err(_) => {
-                static UNIQUE: AtomicU64 = AtomicU64::new(0);
-                let n = UNIQUE.fetch_add(1, Ordering::Relaxed);
-                self.str("unserialisable").bytes(&n.to_le_bytes())
+    ///
+    /// The JSON is streamed into the hash (a part of a large book is megabytes of it) and ended
+    /// by a NUL byte, which JSON text never contains, instead of a length prefix.
+    pub fn json<T: Serialize + ?Sized>(mut self, value: &T) -> KeyBuilder {
+        struct Into<'a>(&'a mut Sha256);
+        impl std::io::Write for Into<'_> {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.update(buf);
+                Ok(buf.len())
             }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        self.0.update(b"json:");
+        let mut writer = std::io::BufWriter::with_capacity(64 * 1024, Into(&mut self.0));
+        let ok = serde_json::to_writer(&mut writer, value).is_ok();
+        drop(writer);
+        if ok {
+            self.0.update([0u8]);
+            self
+        } else {
+            static UNIQUE: AtomicU64 = AtomicU64::new(0);
+            let n = UNIQUE.fetch_add(1, Ordering::Relaxed);
+            self.str("unserialisable").bytes(&n.to_le_bytes())
         }
     }
 

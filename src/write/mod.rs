@@ -318,23 +318,75 @@ pub fn place(artifact: &Artifact, out_dir: &Path) -> std::io::Result<PathBuf> {
     })
 }
 
-/// Make the files written into a new folder durable before it is renamed into place: on
-/// Linux by one `syncfs` of its file system (a site of a million words has over a thousand
-/// files, and a thousand `fsync`s cost seconds where one `syncfs` costs one journal commit);
-/// elsewhere each written file in parallel (hard-linked ones are durable already).
+/// Files written into a new folder up to which each is synced on its own; more are synced by
+/// one `syncfs` on Linux.
+const FEW_WRITTEN: usize = 64;
+
+/// Make the files written into a new folder durable before it is renamed into place. After
+/// an edit in a watch only a few files are new (the rest are hard links to synced files):
+/// each of them and each folder (for the links) is synced, in parallel. A cold build of a
+/// million words writes over a thousand files, and a thousand `fsync`s cost seconds: on Linux
+/// one `syncfs` of the file system (one journal commit) does instead.
 fn make_durable(folder: &Path, written: &[PathBuf]) -> std::io::Result<()> {
     #[cfg(target_os = "linux")]
-    {
-        let _ = written;
+    if written.len() > FEW_WRITTEN {
         let dir = std::fs::File::open(folder)?;
-        rustix::fs::syncfs(&dir).map_err(std::io::Error::from)
+        return rustix::fs::syncfs(&dir).map_err(std::io::Error::from);
     }
-    #[cfg(not(target_os = "linux"))]
+    let mut dirs: Vec<&Path> = vec![folder];
+    for p in written {
+        let mut d = p.parent();
+        while let Some(dir) = d.filter(|d| d.starts_with(folder) && *d != folder) {
+            dirs.push(dir);
+            d = dir.parent();
+        }
+    }
+    dirs.sort();
+    dirs.dedup();
+    written
+        .par_iter()
+        .map(PathBuf::as_path)
+        .chain(dirs.into_par_iter())
+        .try_for_each(|p| std::fs::File::open(p)?.sync_all())
+}
+
+/// Folders replaced in a long-lived process (`watch`, `serve`), still being removed on a
+/// thread of their own so that the rebuild does not wait for it; [`finish_removals`] waits.
+static REMOVALS: std::sync::Mutex<Vec<std::thread::JoinHandle<()>>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// Whether replaced folders are removed in the background (see [`defer_removals`]).
+static DEFER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Remove the folders builds replace in the background from now on: for `watch` and `serve`,
+/// long-lived processes whose sessions call [`finish_removals`] before the next build.
+pub fn defer_removals() {
+    DEFER.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Remove a replaced folder (renamed aside under a temporary name of ours): in the
+/// background once [`defer_removals`] was called.
+fn remove_replaced(old: PathBuf) {
+    if DEFER.load(std::sync::atomic::Ordering::SeqCst)
+        && let Ok(mut pending) = REMOVALS.lock()
     {
-        let _ = folder;
-        written
-            .par_iter()
-            .try_for_each(|p| std::fs::File::open(p)?.sync_all())
+        pending.push(std::thread::spawn(move || {
+            let _ = std::fs::remove_dir_all(&old);
+        }));
+        return;
+    }
+    let _ = std::fs::remove_dir_all(&old);
+}
+
+/// Wait until the replaced folders being removed in the background are gone (before the
+/// next build, and before a watch ends).
+pub fn finish_removals() {
+    let pending: Vec<_> = REMOVALS
+        .lock()
+        .map(|mut p| p.drain(..).collect())
+        .unwrap_or_default();
+    for h in pending {
+        let _ = h.join();
     }
 }
 
@@ -478,7 +530,7 @@ pub fn place_with(
                 return Err(e);
             }
             if let Some(old) = old {
-                let _ = std::fs::remove_dir_all(&old);
+                remove_replaced(old);
             }
             Ok(target)
         }

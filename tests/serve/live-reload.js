@@ -1,7 +1,8 @@
 // Opens a part page served by `publish serve` in headless Chromium, scrolls it to the middle,
 // edits the part's source once the page's live-reload stream is open, and waits for the page
-// to show the new text without any reload from here; then checks that the reloaded page is
-// back at the same scroll position. With EDITS > 1 it does that EDITS times and prints the
+// to show the new text without any reload from here; then checks that the page was updated in
+// place (an edit inside the part does not reload it: a value set on `window` is still there)
+// and is at the same scroll position. With EDITS > 1 it does that EDITS times and prints the
 // time from each save to the new text shown (`shown_ms N`), for bench/live.py.
 // Prints "ok" on success.
 // Usage: node live-reload.js URL SOURCE_FILE MARKER [EDITS]  (PUPPETEER_CORE = the module's folder)
@@ -33,6 +34,7 @@ const fs = require("fs");
         return window.scrollY;
       });
       if (want < 100) throw new Error(`the page is too short to scroll (${want} px)`);
+      await page.evaluate((i) => { window.publishTestKept = i; }, i);
       const text = fs.readFileSync(source, "utf8");
       // A new paragraph after the heading «مقدمة» (the `publish new` example part), else at
       // the end (the benchmark corpus).
@@ -44,6 +46,8 @@ const fs = require("fs");
       await page.waitForFunction((m) => document.body.innerText.includes(m),
         { timeout: 60000 }, m);
       const shown = Date.now() - saved;
+      const kept = await page.evaluate(() => window.publishTestKept);
+      if (kept !== i) throw new Error("the page was reloaded, not updated in place");
       // The reload restores the position on `load`.
       await page.waitForFunction(() => document.readyState === "complete", { timeout: 30000 });
       await page.waitForFunction((y) => Math.abs(window.scrollY - y) <= 2, { timeout: 5000 }, want)

@@ -100,7 +100,10 @@ struct PartWork {
     /// The part's sections, with their ids on its own page and on the whole-book page.
     sections: Vec<xhtml::Section>,
     book_sections: Vec<xhtml::Section>,
-    docs: Vec<(String, String, Vec<String>)>,
+    /// Its search documents: (anchor, text), the part title first.
+    docs: Vec<(String, String)>,
+    /// The words and stems of `docs`.
+    postings: search::PartPostings,
     /// The opening of its text, for `<meta name="description">` ([`description`]).
     description: String,
     diagnostics: Vec<Diagnostic>,
@@ -126,6 +129,8 @@ pub fn render(ctx: &Context) -> Rendered {
         book.meta.lang.as_str().split(['-', '_']).next(),
         Some("ar" | "fa" | "ur" | "ps" | "sd" | "ckb")
     );
+    let mut timings: Vec<(&'static str, std::time::Duration)> = Vec::new();
+    let mut phase = std::time::Instant::now();
     let (image_files, images) = site_images(ctx);
     let site = Site {
         images: std::sync::Arc::new(images),
@@ -182,6 +187,8 @@ pub fn render(ctx: &Context) -> Rendered {
             memo::cached(key, || std::sync::Arc::new(site.render_part(page)))
         })
         .collect();
+    timings.push(("parts", phase.elapsed()));
+    phase = std::time::Instant::now();
     // The book's description when it has no subtitle: the opening of its first part.
     let opening = rendered
         .first()
@@ -190,6 +197,7 @@ pub fn render(ctx: &Context) -> Rendered {
     let sections: Vec<Vec<xhtml::Section>> = rendered.iter().map(|w| w.sections.clone()).collect();
     let book_sections: Vec<Vec<xhtml::Section>> =
         rendered.iter().map(|w| w.book_sections.clone()).collect();
+    let mut part_docs = Vec::with_capacity(rendered.len());
     for (page, work) in site.pages.iter().zip(&rendered) {
         diagnostics.extend(work.diagnostics.iter().cloned());
         let n = index.add_part(search::PartEntry {
@@ -197,18 +205,25 @@ pub fn render(ctx: &Context) -> Rendered {
             title: page.part.title_text(),
             href: page.file.clone(),
         });
-        for (anchor, text, words) in &work.docs {
-            index.add_doc_words(n, anchor.clone(), text.clone(), words);
-        }
+        part_docs.push((n, work.docs.as_slice(), &work.postings));
+    }
+    if site.search {
+        index.add_parts(&part_docs);
     }
     // The part pages are finished once every part's sections are known (for the sidebar).
-    for (i, (page, work)) in site.pages.iter().zip(&rendered).enumerate() {
-        files.push((
-            page.file.clone(),
-            site.part_page(i, &work.page_body, &work.description, &sections)
-                .into_bytes(),
-        ));
-    }
+    files.par_extend(
+        site.pages
+            .par_iter()
+            .zip(&rendered)
+            .enumerate()
+            .map(|(i, (page, work))| {
+                (
+                    page.file.clone(),
+                    site.part_page(i, &work.page_body, &work.description, &sections)
+                        .into_bytes(),
+                )
+            }),
+    );
 
     let book_description = match &book.meta.subtitle {
         Some(sub) if !sub.trim().is_empty() => description(&[sub.as_str()]),
@@ -224,6 +239,8 @@ pub fn render(ctx: &Context) -> Rendered {
             .into_bytes(),
     ));
 
+    timings.push(("pages", phase.elapsed()));
+    phase = std::time::Instant::now();
     // The faces the pages use, as WOFF2; the text around the parts is on the index page and
     // in the theme's scripts.
     let index_page = files
@@ -257,6 +274,8 @@ pub fn render(ctx: &Context) -> Rendered {
         with.append(css);
         *css = with;
     }
+    timings.push(("fonts", phase.elapsed()));
+    phase = std::time::Instant::now();
     if site.search {
         match ctx.theme.file("search.js") {
             Some(bytes) => files.push(("search.js".into(), bytes.to_vec())),
@@ -264,6 +283,7 @@ pub fn render(ctx: &Context) -> Rendered {
         }
         files.extend(index.to_files());
     }
+    timings.push(("search index", phase.elapsed()));
 
     // The faces the pages use, and every other file in the theme's fonts folder (the
     // licences).
@@ -282,6 +302,7 @@ pub fn render(ctx: &Context) -> Rendered {
             files,
         }),
         diagnostics,
+        timings,
         ..Rendered::default()
     }
 }
@@ -706,13 +727,15 @@ impl Site<'_> {
         }
         let description = description(&opening);
         let mut docs = Vec::with_capacity(body.anchors.len() + 1);
-        let title_words = search::words(&title);
-        docs.push(("title".to_owned(), title, title_words));
+        let mut words = Vec::with_capacity(body.anchors.len() + 1);
+        words.push(search::words(&title));
+        docs.push(("title".to_owned(), title));
         for a in body.anchors {
-            let words = search::words(&a.text);
-            docs.push((a.id, a.text, words));
+            words.push(search::words(&a.text));
+            docs.push((a.id, a.text));
         }
         PartWork {
+            postings: search::PartPostings::of(&words),
             page_body: body.html,
             book_body: book.html,
             sections: body.sections,

@@ -5,8 +5,10 @@
 //! one table so they cannot drift apart. Everything here must stay in step with that script.
 
 use crate::read::arabic;
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// Normalise text for matching: the readers' loose spelling fold ([`arabic::fold`]: tashkeel,
@@ -141,6 +143,51 @@ pub struct PartEntry {
     pub href: String,
 }
 
+/// The words and stems of one part's documents → the part's own document numbers (from 0,
+/// ascending, each once). Made once per part, in parallel (and, in a watch, kept for a part
+/// that did not change); [`Index::add_parts`] shifts the numbers into the book's.
+#[derive(Debug, Clone, Default)]
+pub struct PartPostings {
+    words: Vec<(String, Vec<u32>)>,
+    stems: Vec<(String, Vec<u32>)>,
+}
+
+impl PartPostings {
+    /// The postings of a part whose documents have the normalised words `docs[i]` (see
+    /// [`words`]). Stems are computed once per distinct word of the part.
+    pub fn of<W: AsRef<[String]>>(docs: &[W]) -> PartPostings {
+        let mut words: FxHashMap<&str, Vec<u32>> = FxHashMap::default();
+        for (n, ws) in docs.iter().enumerate() {
+            for w in ws.as_ref() {
+                push_once(words.entry(w.as_str()).or_default(), n as u32);
+            }
+        }
+        let mut stem_map: FxHashMap<String, Vec<u32>> = FxHashMap::default();
+        for (word, docs) in &words {
+            for s in stems(word) {
+                stem_map.entry(s).or_default().extend_from_slice(docs);
+            }
+        }
+        let mut stems: Vec<(String, Vec<u32>)> = stem_map
+            .into_iter()
+            .map(|(k, mut v)| {
+                v.sort_unstable();
+                v.dedup();
+                (k, v)
+            })
+            .collect();
+        stems.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut words: Vec<(String, Vec<u32>)> =
+            words.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        words.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        PartPostings { words, stems }
+    }
+}
+
+/// One part for [`Index::add_parts`]: its number, its documents `(anchor, text)` and their
+/// postings.
+pub type PartDocs<'a> = (usize, &'a [(String, String)], &'a PartPostings);
+
 /// The search index: parts, documents, and normalised words and stems → document numbers.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Index {
@@ -154,7 +201,9 @@ pub struct Index {
     pub docs: Vec<Doc>,
     /// Whole normalised words → documents containing them (ascending, each once). A hash map
     /// while the index is built; the script gets the words sorted.
-    pub words: HashMap<String, Vec<usize>>,
+    pub words: FxHashMap<String, Vec<usize>>,
+    /// Stems (words without proclitics, see [`stems`]) → documents, likewise.
+    pub stem_docs: FxHashMap<String, Vec<usize>>,
 }
 
 impl Index {
@@ -166,37 +215,52 @@ impl Index {
 
     /// Add a document of part `part` and index its words.
     pub fn add_doc(&mut self, part: usize, anchor: &str, text: &str) {
-        self.add_doc_words(part, anchor.to_owned(), text.to_owned(), &words(text));
+        let docs = [(anchor.to_owned(), text.to_owned())];
+        self.add_parts(&[(part, &docs, &PartPostings::of(&[words(text)]))]);
     }
 
-    /// Add a document whose normalised words (see [`words`]) are already split, e.g. in
-    /// parallel for several parts.
-    pub fn add_doc_words(&mut self, part: usize, anchor: String, text: String, words: &[String]) {
-        let n = self.docs.len();
-        for w in words {
-            // A word already in the index is not copied again (books repeat their words).
-            match self.words.get_mut(w) {
-                Some(docs) => push_once(docs, n),
-                None => push_once(self.words.entry(w.clone()).or_default(), n),
-            }
+    /// Add parts in reading order: each part's documents `(anchor, text)` with their
+    /// [`PartPostings`], whose document numbers become the book's by adding the documents
+    /// already indexed (so every list stays ascending). Words and stems merge in parallel.
+    pub fn add_parts(&mut self, parts: &[PartDocs<'_>]) {
+        let mut first = Vec::with_capacity(parts.len());
+        for (part, docs, _) in parts {
+            first.push(self.docs.len());
+            self.docs.extend(docs.iter().map(|(anchor, text)| Doc {
+                part: *part,
+                anchor: anchor.clone(),
+                text: text.clone(),
+            }));
         }
-        self.docs.push(Doc { part, anchor, text });
+        let merge = |map: &mut FxHashMap<String, Vec<usize>>, stems: bool| {
+            for ((_, _, postings), &first) in parts.iter().zip(&first) {
+                let lists = if stems {
+                    &postings.stems
+                } else {
+                    &postings.words
+                };
+                for (key, local) in lists {
+                    // A key already in the index is not copied again (books repeat words).
+                    let docs = match map.get_mut(key.as_str()) {
+                        Some(docs) => docs,
+                        None => map.entry(key.clone()).or_default(),
+                    };
+                    docs.extend(local.iter().map(|&n| first + n as usize));
+                }
+            }
+        };
+        rayon::join(
+            || merge(&mut self.words, false),
+            || merge(&mut self.stem_docs, true),
+        );
     }
 
-    /// Stems (words without proclitics) → documents (ascending, each once). Computed once per
-    /// distinct word, not once per occurrence: books repeat their words.
+    /// Stems (words without proclitics) → documents (ascending, each once).
     pub fn stems(&self) -> BTreeMap<String, Vec<usize>> {
-        let mut out: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        for (word, docs) in &self.words {
-            for s in stems(word) {
-                out.entry(s).or_default().extend_from_slice(docs);
-            }
-        }
-        for docs in out.values_mut() {
-            docs.sort_unstable();
-            docs.dedup();
-        }
-        out
+        self.stem_docs
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     /// The index as files of the `search/` folder, each a script that hands its data to
@@ -209,28 +273,29 @@ impl Index {
     /// - `s<N>.js`: snippet chunks: the text of consecutive documents of one part, loaded only
     ///   for the results shown. The text is stored once, here.
     pub fn to_files(&self) -> Vec<(String, Vec<u8>)> {
-        let stems = self.stems();
-        let mut entries: Vec<Entry> = Vec::with_capacity(self.words.len() + stems.len());
-        for (k, v) in &self.words {
-            entries.push(Entry::new(k, 0, v));
-        }
-        for (k, v) in &stems {
-            entries.push(Entry::new(k, 1, v));
-        }
-        entries.sort_unstable_by(|a, b| a.key.cmp(b.key).then(a.kind.cmp(&b.kind)));
+        let mut entries: Vec<Entry> = self
+            .words
+            .par_iter()
+            .map(|(k, v)| Entry::new(k, 0, v))
+            .chain(self.stem_docs.par_iter().map(|(k, v)| Entry::new(k, 1, v)))
+            .collect();
+        entries.par_sort_unstable_by(|a, b| a.key.cmp(b.key).then(a.kind.cmp(&b.kind)));
         let shards = shard(&entries);
 
-        let mut files = Vec::new();
-        for (n, s) in shards.iter().enumerate() {
-            let data: Vec<(&str, u8, &[u64])> = entries[s.range.clone()]
-                .iter()
-                .map(|e| (e.key, e.kind, e.deltas.as_slice()))
-                .collect();
-            files.push((
-                format!("search/t{n}.js"),
-                script("shard", n, &data).into_bytes(),
-            ));
-        }
+        let mut files: Vec<(String, Vec<u8>)> = shards
+            .par_iter()
+            .enumerate()
+            .map(|(n, s)| {
+                let data: Vec<(&str, u8, &[u64])> = entries[s.range.clone()]
+                    .iter()
+                    .map(|e| (e.key, e.kind, e.deltas.as_slice()))
+                    .collect();
+                (
+                    format!("search/t{n}.js"),
+                    script("shard", n, &data).into_bytes(),
+                )
+            })
+            .collect();
 
         // Snippet chunks: consecutive documents of one part, up to CHUNK_BYTES of text.
         let mut chunks: Vec<usize> = Vec::new();
@@ -247,17 +312,35 @@ impl Index {
             }
             size += d.text.len() + d.anchor.len();
         }
-        for (n, &first) in chunks.iter().enumerate() {
-            let end = chunks.get(n + 1).copied().unwrap_or(self.docs.len());
-            let data: Vec<(&str, &str)> = self.docs[first..end]
-                .iter()
-                .map(|d| (d.anchor.as_str(), d.text.as_str()))
-                .collect();
-            files.push((
-                format!("search/s{n}.js"),
-                script("chunk", n, &data).into_bytes(),
-            ));
-        }
+        // The text is most of the index's bytes: in a watch, a chunk whose number and
+        // documents are unchanged (every chunk of a part not edited) is not written again.
+        let chunk_files: Vec<(String, Vec<u8>)> = chunks
+            .par_iter()
+            .enumerate()
+            .map(|(n, &first)| {
+                let end = chunks.get(n + 1).copied().unwrap_or(self.docs.len());
+                let docs = &self.docs[first..end];
+                let make = || {
+                    let data: Vec<(&str, &str)> = docs
+                        .iter()
+                        .map(|d| (d.anchor.as_str(), d.text.as_str()))
+                        .collect();
+                    std::sync::Arc::new(script("chunk", n, &data).into_bytes())
+                };
+                let bytes = if crate::write::memo::enabled() {
+                    let mut key = crate::write::memo::KeyBuilder::new("html-search-chunk")
+                        .bytes(&(n as u64).to_le_bytes());
+                    for d in docs {
+                        key = key.str(&d.anchor).str(&d.text);
+                    }
+                    crate::write::memo::cached(key.finish(), make)
+                } else {
+                    make()
+                };
+                (format!("search/s{n}.js"), bytes.as_ref().clone())
+            })
+            .collect();
+        files.extend(chunk_files);
 
         #[derive(Serialize)]
         struct Meta<'a> {
@@ -430,7 +513,7 @@ fn script<T: Serialize + ?Sized>(call: &str, n: usize, data: &T) -> String {
     js
 }
 
-fn push_once(v: &mut Vec<usize>, n: usize) {
+fn push_once<T: PartialEq + Copy>(v: &mut Vec<T>, n: T) {
     if v.last() != Some(&n) {
         v.push(n);
     }
@@ -492,6 +575,58 @@ mod tests {
         assert!(covered.iter().all(|&c| c == 1));
         // «ال» itself is left in an exact shard when «ال…» is split.
         assert!(shards.iter().any(|s| s.exact && s.prefix == "ال"));
+    }
+
+    /// Parts merged with their own postings give the index a brute-force pass over every
+    /// document gives: the same documents for every word and every stem.
+    #[test]
+    fn merged_part_postings_equal_a_pass_over_every_document() {
+        let texts = [
+            vec!["والموصل في الموصل", "بالرقة وقت", "H.264 والكتاب"],
+            vec!["للمدينة الموصل", "فالكتاب"],
+            vec![],
+            vec!["وقت وقت الموصل", "الرقة"],
+        ];
+        let mut idx = Index::default();
+        let parts: Vec<(Vec<(String, String)>, PartPostings)> = texts
+            .iter()
+            .map(|docs| {
+                let words: Vec<Vec<String>> = docs.iter().map(|t| words(t)).collect();
+                let docs = docs
+                    .iter()
+                    .map(|t| ("p".to_owned(), t.to_string()))
+                    .collect();
+                (docs, PartPostings::of(&words))
+            })
+            .collect();
+        let list: Vec<PartDocs> = parts
+            .iter()
+            .enumerate()
+            .map(|(i, (d, p))| (i, d.as_slice(), p))
+            .collect();
+        idx.add_parts(&list);
+        let all: Vec<&str> = texts.iter().flatten().copied().collect();
+        assert_eq!(idx.docs.len(), all.len());
+        let mut want_words: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        let mut want_stems: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (n, t) in all.iter().enumerate() {
+            for w in words(t) {
+                let d = want_words.entry(w.clone()).or_default();
+                if !d.contains(&n) {
+                    d.push(n);
+                }
+                for s in stems(&w) {
+                    let d = want_stems.entry(s).or_default();
+                    if !d.contains(&n) {
+                        d.push(n);
+                    }
+                }
+            }
+        }
+        let got_words: BTreeMap<String, Vec<usize>> = idx.words.clone().into_iter().collect();
+        assert_eq!(got_words, want_words);
+        assert_eq!(idx.stems(), want_stems);
+        assert_eq!(idx.words["الموصل"], [0, 3, 5]);
     }
 
     #[test]
