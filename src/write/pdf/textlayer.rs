@@ -33,9 +33,8 @@ pub const MAX_GROUP_DEPTH: usize = 64;
 /// rounded to 1/`WIDTH_STEPS` em, so extractors see letters touching and spaces where spaces are.
 const WIDTH_STEPS: f64 = 50.0;
 
-/// The widest glyph of the glyphless font, in steps (20 em: a space stretched over a long Latin
-/// word); wider slots use this width.
-const MAX_WIDTH_STEP: u16 = 1000;
+/// The widest glyph of the glyphless font, in steps (3 em); wider slots use this width.
+const MAX_WIDTH_STEP: u16 = 150;
 
 /// How far (in em) text items may sit above or below each other and still be one line.
 const LINE_TOLERANCE: f64 = 0.45;
@@ -91,9 +90,6 @@ pub fn prepare(doc: &PagedDocument) -> (PagedDocument, Outlines) {
             repertoire.insert(s.key(*size));
         }
     }
-    // Spaces of every width: [`bridge`] stretches some after this pass. The PDF embeds only
-    // the glyphs used.
-    repertoire.extend((0..=MAX_WIDTH_STEP).map(|w| (' ', w)));
     let gids: BTreeMap<(char, u16), u16> = repertoire
         .iter()
         .enumerate()
@@ -249,64 +245,9 @@ fn order(pending: &mut Pending) {
                 end -= 1;
             }
             pending[start..end].reverse();
-            bridge(pending, start, end);
         }
     } else {
         pending.sort_by(|a, b| a.0.total_cmp(&b.0));
-    }
-}
-
-/// Stretch the spaces around the left-to-right run `pending[start..end]` of a right-to-left
-/// line over the run, so that the line's characters touch in stream order. pdfminer reads a
-/// line in stream order and starts a new one when a character is further than two widths from
-/// the previous: without this, a number or a Latin word in Arabic prose leaves its line.
-fn bridge(pending: &mut Pending, start: usize, end: usize) {
-    if start >= end {
-        return;
-    }
-    // The run's extent and its first and last characters' slots (absolute).
-    let abs = |p: &(f64, bool, Point, TextItem, bool, Vec<Slot>), s: &Slot| p.2.x.to_pt() + s.left;
-    let Some(first) = pending[start]
-        .5
-        .first()
-        .map(|s| (abs(&pending[start], s), s.width))
-    else {
-        return;
-    };
-    let Some(last) = pending[end - 1]
-        .5
-        .last()
-        .map(|s| (abs(&pending[end - 1], s), s.width))
-    else {
-        return;
-    };
-    let slack = pending[start].3.size.to_pt() * 0.6;
-    // The space before the run (logically): the last slot of the item before, right of it.
-    if start > 0 {
-        let origin = pending[start - 1].2.x.to_pt();
-        if let Some(s) = pending[start - 1].5.last_mut() {
-            let right = origin + s.left + s.width;
-            if s.ch == ' ' && (origin + s.left - (last.0 + last.1)).abs() < slack {
-                let left = first.0 + first.1;
-                if left < right {
-                    s.left = left - origin;
-                    s.width = right - left;
-                }
-            }
-        }
-    }
-    // The space after the run: the first slot of the item after, left of it.
-    if end < pending.len() {
-        let origin = pending[end].2.x.to_pt();
-        if let Some(s) = pending[end].5.first_mut() {
-            let left = origin + s.left;
-            if s.ch == ' ' && (first.0 - (left + s.width)).abs() < slack {
-                let right = last.0;
-                if right > left {
-                    s.width = right - left;
-                }
-            }
-        }
     }
 }
 
