@@ -23,20 +23,6 @@ fn build(book: &Path, formats: &str, toml: Option<&str>) -> PathBuf {
     book.join("output")
 }
 
-fn stdout(program: &str, args: &[&str]) -> String {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
-    assert!(
-        out.status.success(),
-        "{program} {args:?} failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// The book's own text from its HTML pages (tags dropped, entities of the writer decoded): the
 /// ceiling `measure.py --text` scores, since the book leaves the title line and junk out.
 fn html_text(html_dir: &Path) -> String {
@@ -103,7 +89,7 @@ fn measure(out: &Path, sources: &[PathBuf]) -> Option<Scores> {
         text.to_string_lossy().into_owned(),
     ];
     args.extend(srcs.iter().cloned());
-    let line = stdout(
+    let line = run_tool(
         "python3",
         &args.iter().map(String::as_str).collect::<Vec<_>>(),
     );
@@ -119,7 +105,7 @@ fn measure(out: &Path, sources: &[PathBuf]) -> Option<Scores> {
     ];
     args.extend(srcs);
     args.push("--json".into());
-    let json = stdout(
+    let json = run_tool(
         "python3",
         &args.iter().map(String::as_str).collect::<Vec<_>>(),
     );
@@ -293,7 +279,7 @@ fn renders_match_native_output() {
     .join("book.pdf");
     let dir = tempfile::tempdir().unwrap();
     for (pdf, name) in [(&a, "a"), (&b, "b")] {
-        stdout(
+        run_tool(
             "pdftoppm",
             &[
                 "-r",
@@ -361,7 +347,7 @@ fn valid_embedded_tagged_and_reproducible() {
     if !require_tool("pdffonts", &["-v"], "apt-get install poppler-utils") {
         return;
     }
-    let fonts = stdout("pdffonts", &[pdf.to_str().unwrap()]);
+    let fonts = run_tool("pdffonts", &[pdf.to_str().unwrap()]);
     for line in fonts.lines().skip(2) {
         let cols: Vec<&str> = line.split_whitespace().collect();
         let n = cols.len();
@@ -371,7 +357,7 @@ fn valid_embedded_tagged_and_reproducible() {
         );
     }
     assert!(fonts.contains("PublishTextLayer"), "{fonts}");
-    let tagged = stdout("pdfinfo", &["-struct-text", pdf.to_str().unwrap()]);
+    let tagged = run_tool("pdfinfo", &["-struct-text", pdf.to_str().unwrap()]);
     // pdfinfo prints each marked-content run of an element as a quoted string on its line.
     let squash = |s: &str| {
         s.lines()
@@ -388,14 +374,14 @@ fn valid_embedded_tagged_and_reproducible() {
     // The running head (the series title on every page) is a pagination artifact: the text
     // layer draws it, but the structure tree holds it only where the book prints it as text
     // (title pages, contents), not once per page.
-    let pages: usize = stdout("pdfinfo", &[pdf.to_str().unwrap()])
+    let pages: usize = run_tool("pdfinfo", &[pdf.to_str().unwrap()])
         .lines()
         .find_map(|l| l.strip_prefix("Pages:"))
         .and_then(|n| n.trim().parse().ok())
         .unwrap();
     let head = plain("أحاديث نبوية مشكولة");
     let in_tree = squash(&tagged).matches(&head).count();
-    let on_pages = plain(&stdout("pdftotext", &[pdf.to_str().unwrap(), "-"]))
+    let on_pages = plain(&run_tool("pdftotext", &[pdf.to_str().unwrap(), "-"]))
         .matches(&head)
         .count();
     assert!(pages >= 8, "{pages} pages");

@@ -1,19 +1,20 @@
 //! The pass over typst's finished PDF that the archival text layer ends with: glyph outlines shared as Form XObjects and drawn in compact runs, the layer made invisible and split where viewers would reorder it.
 //!
-//! [`super::textlayer::prepare`] leaves the page content as krilla writes it: each glyph a
-//! filled path in its own `q … cm … f Q` artifact, each layer item one `BT … TJ ET` in the
-//! glyphless font. This pass works on those bytes (lopdf only loads and saves the objects; a
-//! full content-stream decode took 97 s on 100,000 words, the byte scans a few seconds):
+//! [`super::textlayer::prepare`] leaves the page content as krilla writes it: one marker shape
+//! per text item where its glyphs go, and each layer item one `BT … TJ ET` in the glyphless
+//! font. This pass works on those bytes (lopdf only loads and saves the objects; a full
+//! content-stream decode took 97 s on 100,000 words, the byte scans about a second), one
+//! stream per thread:
 //!
-//! - every distinct glyph path becomes one Form XObject, drawn with `Do`;
-//! - consecutive glyph artifacts of one size and colour become one artifact that moves from
-//!   glyph to glyph with relative `cm`s (a glyph costs a dozen bytes instead of eighty);
+//! - each marker becomes its text item's glyphs, each drawn with `Do` of one Form XObject per
+//!   distinct outline, a line's glyphs in one `q … Q` moving with relative `cm`s;
 //! - the layer text gets render mode 3 (invisible: its glyphs are boxes, so viewers know
 //!   where each character is);
 //! - a right-to-left layer item is split into one text object per character, because PDFium
 //!   and pdf.js read a right-to-left text object as visual order and reverse it; pdf.js also
-//!   joins characters closer than a fifth of an em into one item, so between those the font
-//!   size alternates by a ten-thousandth (pdf.js starts a new item when the size changes).
+//!   joins a mark, or a character closer than a fifth of an em, to the item before, so there
+//!   the font size alternates by a ten-thousandth (pdf.js starts a new item when the size
+//!   changes).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

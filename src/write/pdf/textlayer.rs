@@ -602,7 +602,7 @@ impl Be {
     }
 }
 
-/// The glyphless TrueType font: glyph 0 is `.notdef`, glyph `gids[(c, w)]` is an empty glyph
+/// The glyphless TrueType font: glyph 0 is `.notdef`, glyph `gids[(c, w)]` is a box glyph
 /// `w` steps wide whose `cmap` entry is `c` (the first width of each character).
 fn glyphless_font(gids: &BTreeMap<(char, u16), u16>) -> Font {
     let n = gids.len() as u16 + 1;
