@@ -84,15 +84,33 @@ pub fn finish(pdf: &[u8], outlines: &Outlines) -> Result<Vec<u8>, String> {
         .map(|(owner, cid, data, layer)| {
             let (glyphs, drawn, runs) = place_glyphs(&data, outlines);
             if drawn.is_empty() && layer.names.is_empty() {
-                return (owner, cid, None, drawn, runs);
+                return (owner, cid, None, drawn, runs, false);
             }
-            let mut stream = Stream::new(Dictionary::new(), layer_text(&glyphs, &layer));
+            let text = layer_text(&glyphs, &layer);
+            // Layer glyphs are boxes: one left in render mode 0 would paint over the page.
+            let visible = layer.names.iter().any(|n| {
+                let mut at = b" 0 Tr/".to_vec();
+                at.extend_from_slice(n);
+                at.push(b' ');
+                find(&text, &at).is_some()
+            });
+            let mut stream = Stream::new(Dictionary::new(), text);
             let _ = stream.compress();
-            (owner, cid, Some(stream), drawn, runs)
+            (
+                owner,
+                cid,
+                Some(stream).filter(|_| !visible),
+                drawn,
+                runs,
+                visible,
+            )
         })
         .collect();
     let mut used: BTreeMap<ObjectId, BTreeMap<Vec<u8>, ObjectId>> = BTreeMap::new();
-    for (owner, cid, stream, drawn, runs) in done {
+    if done.iter().any(|d| d.5) {
+        return Err("a text object of the layer could not be read to make it invisible".into());
+    }
+    for (owner, cid, stream, drawn, runs, _) in done {
         for run in runs {
             placed[run] = true;
         }
@@ -617,6 +635,21 @@ fn literal(d: &[u8], i: usize) -> Option<(Vec<u8>, usize)> {
     }
 }
 
+/// Where the `ET` closing the text object that starts before `from` is: the first `ET`
+/// operator, strings skipped (a glyph code may read `ET` inside one).
+fn text_object_end(d: &[u8], from: usize) -> Option<usize> {
+    let mut j = from;
+    while j < d.len() {
+        match d[j] {
+            b'(' => j = literal(d, j)?.1,
+            b'<' => j += 1 + d[j + 1..].iter().position(|c| *c == b'>')? + 1,
+            b'E' if operator_at(d, j, b"ET") => return Some(j),
+            _ => j += 1,
+        }
+    }
+    None
+}
+
 /// Whether `d[i..]` starts the operator `op` at a token boundary.
 fn operator_at(d: &[u8], i: usize, op: &[u8]) -> bool {
     let before = i == 0 || d[i - 1].is_ascii_whitespace() || b"])>".contains(&d[i - 1]);
@@ -643,10 +676,9 @@ fn layer_text(d: &[u8], layer: &Layer) -> Vec<u8> {
         if !operator_at(d, bt, b"BT") {
             continue;
         }
-        let Some(q) = find(&d[i..], b"ET") else {
+        let Some(et) = text_object_end(d, i) else {
             break;
         };
-        let et = i + q;
         i = et + 2;
         let Some(toks) = tokens(&d[bt + 2..et]) else {
             continue;
@@ -1024,6 +1056,18 @@ mod tests {
         assert_eq!(out.matches("TJ").count(), 1, "{out}");
         let foreign = b"BT 0 Tr/f1 11 Tf 1 0 0 -1 0 0 Tm[<0001>852<0002>]TJ\nET";
         assert_eq!(layer_text(foreign, &layer(&[])), foreign.to_vec());
+    }
+
+    #[test]
+    fn a_glyph_code_reading_et_does_not_end_the_text_object() {
+        // Glyph 0x4554 is the bytes `ET`, which krilla may write as a literal string.
+        let d = b"BT 0 Tr/f0 11 Tf 1 0 0 -1 0 0 Tm[(ET)852<0002>]TJ\nET\nQ";
+        let out = String::from_utf8(layer_text(d, &layer(&[]))).unwrap();
+        assert!(
+            out.contains("3 Tr") && out.contains("[<4554>]TJ[852<0002>]TJ"),
+            "{out}"
+        );
+        assert!(out.ends_with("ET\nQ"), "{out}");
     }
 
     #[test]

@@ -39,7 +39,9 @@ const MAX_WIDTH_STEP: u16 = 150;
 /// How far (in em) text items may sit above or below each other and still be one line.
 const LINE_TOLERANCE: f64 = 0.45;
 
-/// The top of each layer glyph's box, in font units (of 1000).
+/// The top of each layer glyph's box, in font units (of 1000). A box without height would paint
+/// nothing even visible, but MuPDF 1.21 then extracts nothing: [`super::postpass`] makes sure
+/// every layer text object is drawn in render mode 3 instead.
 const BOX_TOP: i16 = 700;
 
 /// The width of a mark's slot, in em of the text size, right after its letter.
