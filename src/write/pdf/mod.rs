@@ -935,13 +935,15 @@ fn render_pdf(
     );
     lap("export (typst-pdf)");
     if let Some((_, outlines)) = &prepared {
-        let shared = postpass::finish(&pdf?, outlines).map_err(|e| {
+        let mut steps = Vec::new();
+        let shared = postpass::finish(&pdf?, outlines, &mut steps).map_err(|e| {
             diags.push(Diagnostic::error("pdf", format!("text layer: {e}")).hint(
                 "this is a fault of publish, not of the book (please report it); \
                      `[pdf] text-layer = \"native\"` in publish.toml builds without the layer",
             ));
         });
         lap("text layer: finish (outlines, layer text)");
+        timings.extend(steps);
         return shared.ok();
     }
     pdf

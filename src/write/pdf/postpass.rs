@@ -17,6 +17,7 @@
 //!   changes).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{Duration, Instant};
 
 use lopdf::{Dictionary, Document, Object, ObjectId, Stream};
 use rayon::prelude::*;
@@ -36,8 +37,18 @@ const JOIN_LIMIT: f64 = 300.0;
 const BACKWARD: f64 = 30.0;
 
 /// Finish the archival PDF: see the module documentation. `outlines` are the glyphs
-/// [`super::textlayer::prepare`] took out of the frames. Returns the new file.
-pub fn finish(pdf: &[u8], outlines: &Outlines) -> Result<Vec<u8>, String> {
+/// [`super::textlayer::prepare`] took out of the frames. Returns the new file; adds the time
+/// of each step to `timings` (for `--timings`).
+pub fn finish(
+    pdf: &[u8],
+    outlines: &Outlines,
+    timings: &mut Vec<(&'static str, Duration)>,
+) -> Result<Vec<u8>, String> {
+    let mut clock = Instant::now();
+    let mut lap = |name: &'static str| {
+        timings.push((name, clock.elapsed()));
+        clock = Instant::now();
+    };
     let mut doc = Document::load_mem(pdf).map_err(|e| format!("cannot read typst's PDF: {e}"))?;
     // Each glyph path's Form XObject, made on first use.
     let mut forms: Vec<Option<ObjectId>> = vec![None; outlines.paths.len()];
@@ -79,6 +90,7 @@ pub fn finish(pdf: &[u8], outlines: &Outlines) -> Result<Vec<u8>, String> {
             jobs.push((*owner, *cid, data, layer.clone()));
         }
     }
+    lap("text layer: finish: read");
     let done: Vec<_> = jobs
         .into_par_iter()
         .map(|(owner, cid, data, layer)| {
@@ -106,6 +118,7 @@ pub fn finish(pdf: &[u8], outlines: &Outlines) -> Result<Vec<u8>, String> {
             )
         })
         .collect();
+    lap("text layer: finish: rewrite content");
     let mut used: BTreeMap<ObjectId, BTreeMap<Vec<u8>, ObjectId>> = BTreeMap::new();
     if done.iter().any(|d| d.5) {
         return Err("a text object of the layer could not be read to make it invisible".into());
@@ -137,35 +150,47 @@ pub fn finish(pdf: &[u8], outlines: &Outlines) -> Result<Vec<u8>, String> {
     for (owner, names) in used {
         add_xobjects(&mut doc, owner, names)?;
     }
-    if let Some(missing) = placed.iter().position(|p| !p) {
+    let unplaced = placed
+        .iter()
+        .zip(&outlines.runs)
+        .position(|(p, run)| !p && !run.is_empty());
+    if let Some(missing) = unplaced {
         return Err(format!(
             "the glyphs of text item {} were not found in typst's PDF (of {})",
             missing + 1,
             placed.len()
         ));
     }
+    lap("text layer: finish: glyph forms");
     let mut out = Vec::with_capacity(pdf.len());
     // Object and cross-reference streams, as typst writes them: the structure tree stays compressed.
     doc.save_modern(&mut out)
         .map_err(|e| format!("cannot write the PDF: {e}"))?;
+    lap("text layer: finish: write");
     Ok(out)
 }
 
 /// The resource name of glyph form `n`: `G` and `n` in base 36, short because a page names
 /// one for every glyph it draws.
-fn form_name(mut n: usize) -> Vec<u8> {
+fn form_name(n: usize) -> Vec<u8> {
+    let mut name = Vec::new();
+    push_form_name(&mut name, n);
+    name
+}
+
+/// Append [`form_name`]`(n)` to `out`.
+fn push_form_name(out: &mut Vec<u8>, mut n: usize) {
     const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
-    let mut digits = Vec::new();
+    out.push(b'G');
+    let start = out.len();
     loop {
-        digits.push(DIGITS[n % 36]);
+        out.push(DIGITS[n % 36]);
         n /= 36;
         if n == 0 {
             break;
         }
     }
-    digits.push(b'G');
-    digits.reverse();
-    digits
+    out[start..].reverse();
 }
 
 /// A glyph's Form XObject: its path in font units, filled with the colour of the page.
@@ -250,12 +275,14 @@ fn place_glyphs(d: &[u8], outlines: &Outlines) -> (Vec<u8>, BTreeSet<usize>, Vec
             if u != 0.0 || v != 0.0 {
                 pen.0 += a * u + c * v;
                 pen.1 += b * u + dd * v;
-                out.extend_from_slice(
-                    format!(" 1 0 0 1 {} {} cm", number(u, 0), number(v, 0)).as_bytes(),
-                );
+                out.extend_from_slice(b" 1 0 0 1 ");
+                integer(&mut out, u);
+                out.push(b' ');
+                integer(&mut out, v);
+                out.extend_from_slice(b" cm");
             }
             out.push(b'/');
-            out.extend_from_slice(&form_name(*path));
+            push_form_name(&mut out, *path);
             out.extend_from_slice(b" Do");
         }
         *end = m.end;
@@ -485,11 +512,21 @@ fn number(v: f64, decimals: usize) -> String {
 
 /// Write `bytes` as a hexadecimal string.
 fn hex(out: &mut Vec<u8>, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     out.push(b'<');
     for b in bytes {
-        out.extend_from_slice(format!("{b:02x}").as_bytes());
+        out.push(DIGITS[usize::from(b >> 4)]);
+        out.push(DIGITS[usize::from(b & 15)]);
     }
     out.push(b'>');
+}
+
+/// Write `v`, a whole number, as a content stream integer (without going through float
+/// formatting: a page writes one for every glyph it moves to).
+fn integer(out: &mut Vec<u8>, v: f64) {
+    use std::io::Write as _;
+    // Writing to a Vec cannot fail; `as` saturates, and page coordinates are far inside i64.
+    let _ = write!(out, "{}", v as i64);
 }
 
 /// Parse a number token.
@@ -758,7 +795,7 @@ fn layer_object(toks: &[Tok], layer: &Layer, alternate: &mut bool) -> Option<Vec
     let backward = |a: f64| a > BACKWARD;
     let rtl = glyphs.iter().skip(1).any(|(a, _)| backward(*a));
     let name = String::from_utf8_lossy(name);
-    let sizes = [number(size, 5), number(size * ALTERNATE_SIZE, 5)];
+    let sizes = [size, size * ALTERNATE_SIZE].map(|s| format!("/{name} {} Tf", number(s, 5)));
     let mut out = Vec::new();
     let mut shown = false;
     for (op, args) in &ops {
@@ -767,9 +804,7 @@ fn layer_object(toks: &[Tok], layer: &Layer, alternate: &mut bool) -> Option<Vec
             b"Tf" if rtl => {
                 // A right-to-left item starts a new pdf.js item whatever came before.
                 *alternate = !*alternate;
-                out.extend_from_slice(
-                    format!("/{name} {} Tf", sizes[*alternate as usize]).as_bytes(),
-                );
+                out.extend_from_slice(sizes[*alternate as usize].as_bytes());
             }
             b"TJ" | b"Tj" if rtl => {
                 if shown {
@@ -789,9 +824,7 @@ fn layer_object(toks: &[Tok], layer: &Layer, alternate: &mut bool) -> Option<Vec
                         out.extend_from_slice(b"]TJ");
                         if mark || *adjust <= JOIN_LIMIT {
                             *alternate = !*alternate;
-                            out.extend_from_slice(
-                                format!("/{name} {} Tf", sizes[*alternate as usize]).as_bytes(),
-                            );
+                            out.extend_from_slice(sizes[*alternate as usize].as_bytes());
                         }
                     }
                     if k == 0 || split {
@@ -801,7 +834,7 @@ fn layer_object(toks: &[Tok], layer: &Layer, alternate: &mut bool) -> Option<Vec
                     let written = exact.round();
                     carry = exact - written;
                     if written != 0.0 {
-                        out.extend_from_slice(number(written, 0).as_bytes());
+                        integer(&mut out, written);
                     }
                     hex(&mut out, g);
                 }

@@ -12,13 +12,13 @@
 //! where: [`super::postpass::finish`] draws them as shared outlines in the marker's place, so
 //! extractors see only the logical layer.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use typst::foundations::Bytes;
 use typst::layout::{Abs, Em, Frame, FrameItem, GroupItem, Point, Ratio, Size, Transform};
 use typst::model::Document;
 use typst::syntax::Span;
-use typst::text::{Font, FontVariations, Glyph, TextItem};
+use typst::text::{Font, FontInstance, FontVariations, Glyph, TextItem};
 use typst::visualize::{Curve, CurveItem, FillRule, Geometry, Shape};
 use typst_layout::{Page, PagedDocument};
 
@@ -78,18 +78,28 @@ fn is_arabic_number(c: char) -> bool {
 }
 
 /// Replace every text item of `doc` with its logical layer and a marker for its visible
-/// glyphs, which are returned.
+/// glyphs, which are returned. The pages are read and rebuilt in parallel; glyph forms are
+/// numbered in the order of their first use and marker numbers follow the pages, so the result
+/// does not depend on the threads.
 pub fn prepare(doc: &PagedDocument) -> (PagedDocument, Outlines) {
-    // Pass 1: the slots of every convertible text item, in traversal order, with its size;
-    // then the glyphless font's repertoire (character, width step).
-    let mut sized: Vec<(f64, Vec<Slot>)> = Vec::new();
-    for page in doc.pages() {
-        collect_sized(&page.frame, 0, &mut sized);
-    }
+    use rayon::prelude::*;
+    // Pass 1: the slots of every convertible text item of each page, in traversal order, and
+    // the glyphs the page uses.
+    let read: Vec<(Vec<Sized>, PageGlyphs)> = doc
+        .pages()
+        .par_iter()
+        .map(|page| {
+            let mut items = Vec::new();
+            let mut glyphs = PageGlyphs::default();
+            collect_sized(&page.frame, 0, &mut items, &mut glyphs);
+            (items, glyphs)
+        })
+        .collect();
+    // The glyphless font's repertoire (character, width step).
     let mut repertoire: BTreeSet<(char, u16)> = BTreeSet::new();
-    for (size, run) in &sized {
-        for s in run {
-            repertoire.insert(s.key(*size));
+    for item in read.iter().flat_map(|(items, _)| items) {
+        for s in &item.slots {
+            repertoire.insert(s.key(item.size));
         }
     }
     let gids: BTreeMap<(char, u16), u16> = repertoire
@@ -98,30 +108,146 @@ pub fn prepare(doc: &PagedDocument) -> (PagedDocument, Outlines) {
         .map(|(i, k)| (*k, (i + 1) as u16))
         .collect();
     let font = glyphless_font(&gids);
-
-    // Pass 2: rebuild the frames.
-    let mut state = Rebuild {
-        runs: sized.into_iter(),
-        gids: &gids,
-        font,
-        fonts: Vec::new(),
-        forms: BTreeMap::new(),
+    // Every glyph used, in order of first use, outlined once; the ones with an outline are
+    // the forms, numbered in that order.
+    let mut fonts: Vec<FontInstance> = Vec::new();
+    let mut keys: Vec<(usize, u16)> = Vec::new();
+    let mut seen: HashSet<(usize, u16)> = HashSet::new();
+    for (_, page) in &read {
+        let numbers: Vec<usize> = page
+            .fonts
+            .iter()
+            .map(|f| font_number(&mut fonts, f))
+            .collect();
+        for (index, id) in &page.keys {
+            let key = (numbers[*index], *id);
+            if seen.insert(key) {
+                keys.push(key);
+            }
+        }
+    }
+    let curves: Vec<Option<Curve>> = keys
+        .par_iter()
+        .map(|(index, id)| outline(&fonts[*index], *id))
+        .collect();
+    let mut forms = Forms {
+        fonts,
+        numbers: HashMap::new(),
         curves: Vec::new(),
-        outlines: Outlines::default(),
     };
-    let pages: Vec<Page> = doc
-        .pages()
+    let mut outlines = Outlines::default();
+    for (key, curve) in keys.into_iter().zip(curves) {
+        let number = curve.map(|curve| {
+            outlines.paths.push(path_bytes(&curve));
+            forms.curves.push(curve);
+            forms.curves.len() - 1
+        });
+        forms.numbers.insert(key, number);
+    }
+    // Every unstroked item gets a marker number, so a page's first one is known before the
+    // pages are rebuilt: one more than the markers of the pages before it.
+    let mut next = 1;
+    let starts: Vec<usize> = read
         .iter()
-        .map(|page| Page {
-            frame: state.frame(&page.frame, 0),
-            ..page.clone()
+        .map(|(items, _)| {
+            let start = next;
+            next += items.iter().filter(|item| item.marked).count();
+            start
         })
         .collect();
-    let outlines = state.outlines;
+
+    // Pass 2: rebuild the frames.
+    let rebuilt: Vec<(Page, Vec<Run>)> = doc
+        .pages()
+        .par_iter()
+        .zip(read)
+        .zip(starts)
+        .map(|((page, (items, _)), start)| {
+            let mut state = Rebuild {
+                runs: items.into_iter(),
+                gids: &gids,
+                font: font.clone(),
+                forms: &forms,
+                first_marker: start,
+                marked: Vec::new(),
+            };
+            let frame = state.frame(&page.frame, 0);
+            let page = Page {
+                frame,
+                ..page.clone()
+            };
+            (page, state.marked)
+        })
+        .collect();
+    let mut pages = Vec::with_capacity(rebuilt.len());
+    for (page, runs) in rebuilt {
+        pages.push(page);
+        outlines.runs.extend(runs);
+    }
     (
         PagedDocument::new(pages.into_iter().collect(), doc.info().clone()),
         outlines,
     )
+}
+
+/// The glyphs of a page in order of first use: (font, glyph id), the font an index into
+/// `fonts`.
+#[derive(Default)]
+struct PageGlyphs {
+    fonts: Vec<FontInstance>,
+    keys: Vec<(usize, u16)>,
+    seen: HashSet<(usize, u16)>,
+}
+
+/// The glyph forms of the whole document, for pass 2 of [`prepare`].
+struct Forms {
+    /// The fonts the forms come from (the instance first used).
+    fonts: Vec<FontInstance>,
+    /// (font, glyph) → form number (`None`: no outline).
+    numbers: HashMap<(usize, u16), Option<usize>>,
+    /// Each form's outline, for stroked text.
+    curves: Vec<Curve>,
+}
+
+/// The index of `font` in `fonts` (compared as fonts, whatever the instance), added at the
+/// end if it is new (a book uses a few fonts).
+fn font_number(fonts: &mut Vec<FontInstance>, font: &FontInstance) -> usize {
+    match fonts.iter().position(|f| f.font() == font.font()) {
+        Some(i) => i,
+        None => {
+            fonts.push(font.clone());
+            fonts.len() - 1
+        }
+    }
+}
+
+/// One text item's glyphs: (form, x, y) in font units from the item's origin.
+type Run = Vec<(usize, f64, f64)>;
+
+/// Glyph `id`'s outline in font units, rounded to whole units (under 0.01 pt at text sizes),
+/// y downwards as in typst's frames. `None` for a glyph without outline (a space).
+fn outline(font: &FontInstance, id: u16) -> Option<Curve> {
+    let mut b = PathOut::default();
+    font.ttf().outline_glyph(ttf_parser::GlyphId(id), &mut b);
+    if b.items.is_empty() {
+        return None;
+    }
+    let p = |x: f32, y: f32| {
+        Point::new(
+            Abs::pt(f64::from(x).round()),
+            Abs::pt(-f64::from(y).round()),
+        )
+    };
+    let mut curve = Curve::new();
+    for (kind, v) in &b.items {
+        curve.0.push(match kind {
+            0 => CurveItem::Move(p(v[0], v[1])),
+            1 => CurveItem::Line(p(v[0], v[1])),
+            2 => CurveItem::Cubic(p(v[0], v[1]), p(v[2], v[3]), p(v[4], v[5])),
+            _ => CurveItem::Close,
+        });
+    }
+    Some(curve)
 }
 
 /// The visible glyphs [`prepare`] took out of the frames, for [`super::postpass::finish`].
@@ -130,8 +256,9 @@ pub struct Outlines {
     /// Each glyph's outline as a content-stream path with its fill (`… f`), in font units.
     pub paths: Vec<Vec<u8>>,
     /// Marker `n` (from 1) stands for `runs[n - 1]`: (path, x, y) of each glyph of a text
-    /// item, in font units from the item's origin.
-    pub runs: Vec<Vec<(usize, f64, f64)>>,
+    /// item, in font units from the item's origin. An empty run (an item of spaces) has no
+    /// marker.
+    pub runs: Vec<Run>,
 }
 
 /// A curve as content-stream path operators, filled (nonzero), numbers as typst gives them.
@@ -173,15 +300,36 @@ fn convertible(item: &TextItem) -> bool {
     !item.glyphs.is_empty()
 }
 
-/// Pass 1 over a frame: the slots of each convertible text item, with its size.
-fn collect_sized(frame: &Frame, depth: usize, out: &mut Vec<(f64, Vec<Slot>)>) {
+/// What pass 1 of [`prepare`] learns about a convertible text item.
+struct Sized {
+    /// The text size (pt).
+    size: f64,
+    /// The layer's characters.
+    slots: Vec<Slot>,
+    /// Whether its glyphs become a marker (all but stroked text).
+    marked: bool,
+}
+
+/// Pass 1 over a frame: what [`Sized`] says of each convertible text item, and the glyphs
+/// they draw.
+fn collect_sized(frame: &Frame, depth: usize, out: &mut Vec<Sized>, glyphs: &mut PageGlyphs) {
     for (_, item) in frame.items() {
         match item {
             FrameItem::Group(g) if depth < MAX_GROUP_DEPTH => {
-                collect_sized(&g.frame, depth + 1, out)
+                collect_sized(&g.frame, depth + 1, out, glyphs)
             }
             FrameItem::Text(t) if convertible(t) => {
-                out.push((t.size.to_pt(), slots(t)));
+                let index = font_number(&mut glyphs.fonts, &t.font);
+                for g in &t.glyphs {
+                    if glyphs.seen.insert((index, g.id)) {
+                        glyphs.keys.push((index, g.id));
+                    }
+                }
+                out.push(Sized {
+                    size: t.size.to_pt(),
+                    slots: slots(t),
+                    marked: t.stroke.is_none(),
+                });
             }
             _ => {}
         }
@@ -345,15 +493,14 @@ type Outline = Vec<(u8, [f32; 6])>;
 
 /// Pass 2: rebuilds frames, consuming the runs of pass 1 in the same order.
 struct Rebuild<'a> {
-    runs: std::vec::IntoIter<(f64, Vec<Slot>)>,
+    runs: std::vec::IntoIter<Sized>,
     gids: &'a BTreeMap<(char, u16), u16>,
     font: Font,
-    fonts: Vec<Font>,
-    /// (font, glyph) → form number (`None`: no outline).
-    forms: BTreeMap<(usize, u16), Option<usize>>,
-    /// Each form's outline, for stroked text.
-    curves: Vec<Curve>,
-    outlines: Outlines,
+    forms: &'a Forms,
+    /// The number of this page's first marker.
+    first_marker: usize,
+    /// The runs of the page's markers, in order.
+    marked: Vec<Run>,
 }
 
 impl Rebuild<'_> {
@@ -392,7 +539,7 @@ impl Rebuild<'_> {
                     out.push(*pos, group);
                 }
                 FrameItem::Text(t) if convertible(t) => {
-                    let (_, slots) = self.runs.next().expect("pass 1 saw this item");
+                    let slots = self.runs.next().expect("pass 1 saw this item").slots;
                     let span = t.glyphs[0].span.0;
                     self.outlines(&mut out, *pos, t, span);
                     // One layer item per text item; [`finish`] splits it into one text
@@ -431,13 +578,12 @@ impl Rebuild<'_> {
     /// could) keeps one filled and stroked curve per glyph.
     fn outlines(&mut self, out: &mut Frame, pos: Point, t: &TextItem, span: Span) {
         let font = t.font.font();
-        let index = match self.fonts.iter().position(|f| f == font) {
-            Some(i) => i,
-            None => {
-                self.fonts.push(font.clone());
-                self.fonts.len() - 1
-            }
-        };
+        let index = self
+            .forms
+            .fonts
+            .iter()
+            .position(|f| f.font() == font)
+            .expect("pass 1 saw this font");
         let size = t.size.to_pt();
         let scale = size / t.font.units_per_em();
         let mut run = Vec::with_capacity(t.glyphs.len());
@@ -446,13 +592,9 @@ impl Rebuild<'_> {
             let x0 = cursor + g.x_offset.get() * size;
             let y0 = -g.y_offset.get() * size;
             cursor += g.x_advance.get() * size;
-            let form = self.form(index, t, g.id);
-            if let Some(form) = form {
-                run.push((form, x0 / scale, y0 / scale));
+            if let Some(Some(form)) = self.forms.numbers.get(&(index, g.id)) {
+                run.push((*form, x0 / scale, y0 / scale));
             }
-        }
-        if run.is_empty() {
-            return;
         }
         let scaled = |frame: Frame| {
             let mut group = GroupItem::new(frame);
@@ -462,7 +604,7 @@ impl Rebuild<'_> {
         if let Some(stroke) = &t.stroke {
             for (form, dx, dy) in run {
                 let shape = Shape {
-                    geometry: Geometry::Curve(self.curves[form].clone()),
+                    geometry: Geometry::Curve(self.forms.curves[form].clone()),
                     fill: Some(t.fill.clone()),
                     fill_rule: FillRule::NonZero,
                     // The group scales the stroke too: undo that on its thickness.
@@ -479,8 +621,14 @@ impl Rebuild<'_> {
             }
             return;
         }
-        let number = self.outlines.runs.len() + 1;
-        self.outlines.runs.push(run);
+        // Every unstroked item has a number (see [`prepare`]); one without outlines (spaces)
+        // needs no marker.
+        let number = self.first_marker + self.marked.len();
+        let empty = run.is_empty();
+        self.marked.push(run);
+        if empty {
+            return;
+        }
         let k = Abs::pt(number as f64);
         let marker = Curve(vec![
             CurveItem::Move(Point::zero()),
@@ -497,41 +645,6 @@ impl Rebuild<'_> {
         let mut frame = Frame::soft(Size::zero());
         frame.push(Point::zero(), FrameItem::Shape(shape, span));
         out.push(pos, scaled(frame));
-    }
-
-    /// The form number of glyph `id` of font `index` (of `t`), made on first use: its outline
-    /// in font units, rounded to whole units (under 0.01 pt at text sizes), y downwards as in
-    /// typst's frames. `None` for a glyph without outline (a space).
-    fn form(&mut self, index: usize, t: &TextItem, id: u16) -> Option<usize> {
-        if let Some(form) = self.forms.get(&(index, id)) {
-            return *form;
-        }
-        let mut b = PathOut::default();
-        t.font.ttf().outline_glyph(ttf_parser::GlyphId(id), &mut b);
-        let form = if b.items.is_empty() {
-            None
-        } else {
-            let p = |x: f32, y: f32| {
-                Point::new(
-                    Abs::pt(f64::from(x).round()),
-                    Abs::pt(-f64::from(y).round()),
-                )
-            };
-            let mut curve = Curve::new();
-            for (kind, v) in &b.items {
-                curve.0.push(match kind {
-                    0 => CurveItem::Move(p(v[0], v[1])),
-                    1 => CurveItem::Line(p(v[0], v[1])),
-                    2 => CurveItem::Cubic(p(v[0], v[1]), p(v[2], v[3]), p(v[4], v[5])),
-                    _ => CurveItem::Close,
-                });
-            }
-            self.outlines.paths.push(path_bytes(&curve));
-            self.curves.push(curve);
-            Some(self.curves.len() - 1)
-        };
-        self.forms.insert((index, id), form);
-        form
     }
 
     /// The logical layer item standing in for `t`.
