@@ -886,7 +886,7 @@ fn path_byte(b: u8) -> bool {
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(hay, needle)
 }
 
 /// The bounding box of a path's coordinates, one unit of margin around it.
