@@ -173,17 +173,20 @@ fn seed_copies_back_in_every_extractor() {
     let Some(s) = measure(&out, &sources_of(book.path())) else {
         return;
     };
-    // PDFium is a window short of the target (a mark after punctuation); pdfminer starts a new
-    // line at a number in Arabic prose (the jump back over it in logical order), see the README.
-    let failed = check(&s, &[("pdfium", 0.95, 0.95), ("pdfminer", 0.88, 0.88)]);
+    // Every extractor meets the target: PDFium once a weak run (`2017،`) stays in one text
+    // object, pdfminer once the ends of a left-to-right run are widened (see the README).
+    let failed = check(&s, &[]);
     assert_eq!(s.by.len(), 6, "six extractors");
     assert!(failed.is_empty(), "below target: {failed:?}");
-    // Spaces between words: PDFium meets the target; poppler puts a number's neighbouring
+    // Spaces between words: PDFium meets the target (and MuPDF and pdfminer, which the issue
+    // does not ask for); poppler puts a number's neighbouring
     // space and punctuation inside its left-to-right embedding (its own reordering of the
     // line), and pdf.js makes spaces only from gaps in the text's flow, which a logical
     // right-to-left layer never has (see the README). Held to floors.
     let words = |ex: &str| s.by.iter().find(|(e, _)| e == ex).map_or(0.0, |(_, v)| v.2);
-    assert!(words("pdfium") >= 0.90, "PDFium words {}", words("pdfium"));
+    for ex in ["pdfium", "mutool", "pdfminer"] {
+        assert!(words(ex) >= 0.90, "{ex} words {}", words(ex));
+    }
     for (ex, floor) in [("pdftotext", 0.53), ("pdfjs", 0.0)] {
         if words(ex) < 0.90 {
             eprintln!("KNOWN GAP: {ex} words {:.3}, the target is 0.90", words(ex));
@@ -200,14 +203,10 @@ fn vowelled_text_copies_back() {
         return;
     };
     // The corpus: 4,342 words of Quran (verse markers ﴿١﴾ and ۝١), hadith and poetry. MuPDF (both),
-    // pdfminer meet the target; the floors are the figures of the commit less 0.02: poppler
-    // reorders a line's Arabic-Indic numbers and their brackets itself, PDFium moves a final
-    // mark after the punctuation that follows, pdf.js drops U+06DD (a format character).
-    let gaps = [
-        ("pdftotext", 0.76, 0.76),
-        ("pdfium", 0.94, 0.84),
-        ("pdfjs", 0.92, 0.92),
-    ];
+    // PDFium and pdfminer meet the target; the floors are the figures of the commit less 0.02:
+    // poppler reorders a line's numbers and the brackets and spaces next to them itself,
+    // pdf.js drops U+06DD (a format character) and reverses the expansion of ﷺ.
+    let gaps = [("pdftotext", 0.76, 0.76), ("pdfjs", 0.92, 0.92)];
     let failed = check(&s, &gaps);
     assert!(failed.is_empty(), "below target: {failed:?}");
     let words = sources_of(book.path())

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use lopdf::{Dictionary, Document, Object, ObjectId, Stream};
 use rayon::prelude::*;
 
-use super::textlayer::Outlines;
+use super::textlayer::{Class, Outlines, class};
 
 /// The factor between the two sizes a right-to-left layer item alternates between.
 const ALTERNATE_SIZE: f64 = 1.0001;
@@ -53,7 +53,7 @@ pub fn finish(
     // Each glyph path's Form XObject, made on first use.
     let mut forms: Vec<Option<ObjectId>> = vec![None; outlines.paths.len()];
     let mut placed = vec![false; outlines.runs.len()];
-    let mut marks = HashMap::new();
+    let mut classes = HashMap::new();
     // The content streams to finish with the resources they use: every page's, and the form
     // XObjects krilla made (groups with opacity draw through one).
     let mut targets: Vec<(Vec<ObjectId>, Option<ObjectId>, ObjectId)> = Vec::new();
@@ -80,7 +80,7 @@ pub fn finish(
     // the forms and the new streams in the document, in order, so the file is reproducible.
     let mut jobs = Vec::new();
     for (streams, form, owner) in &targets {
-        let layer = layer_fonts(&doc, *owner, form.is_some(), &mut marks);
+        let layer = layer_fonts(&doc, *owner, form.is_some(), &mut classes);
         for cid in streams {
             let data = doc
                 .get_object(*cid)
@@ -406,21 +406,43 @@ fn form_fonts(doc: &Document, form: ObjectId) -> BTreeMap<Vec<u8>, &Dictionary> 
     out
 }
 
-/// The glyphless layer font of a page: its resource names, and the codes of its glyphs that
-/// stand for combining marks (from its `ToUnicode` map).
+/// The glyphless layer font of a page: its resource names, and the [`Class`] of each of its
+/// glyphs that is not [`Class::Other`] (from its `ToUnicode` map).
 #[derive(Default, Clone)]
 struct Layer {
     names: Vec<Vec<u8>>,
-    marks: std::collections::HashSet<[u8; 2]>,
+    classes: HashMap<[u8; 2], Class>,
 }
 
-/// The layer font on `page`, with its marks read from `cache` (font object → marks) or its
-/// `ToUnicode` map.
+impl Layer {
+    /// The class of glyph `g` (two bytes of an Identity-H string).
+    fn class(&self, g: &[u8]) -> Class {
+        <[u8; 2]>::try_from(g)
+            .ok()
+            .and_then(|g| self.classes.get(&g).copied())
+            .unwrap_or(Class::Other)
+    }
+}
+
+/// Whether two characters that follow each other in a layer item stay in one text object
+/// whatever their positions: runs of weak characters (a mark and the punctuation after it,
+/// digits and their comma, ۝ and its number) in logical order, which PDFium would otherwise
+/// sort by position and write out left to right as one weak segment (`قَال:َ`); and letters of
+/// a left-to-right run, whose widened boxes overlap (see [`super::textlayer`]). Two marks are
+/// split as before: pdf.js joins a mark to the item before it.
+fn together(a: Class, b: Class) -> bool {
+    let weak = |c| matches!(c, Class::Weak | Class::Mark);
+    (weak(a) && weak(b) && !(a == Class::Mark && b == Class::Mark))
+        || (a == Class::Strong && b == Class::Strong)
+}
+
+/// The layer font on `page`, with its glyph classes read from `cache` (font object →
+/// classes) or its `ToUnicode` map.
 fn layer_fonts(
     doc: &Document,
     owner: ObjectId,
     form: bool,
-    cache: &mut HashMap<ObjectId, std::collections::HashSet<[u8; 2]>>,
+    cache: &mut HashMap<ObjectId, HashMap<[u8; 2], Class>>,
 ) -> Layer {
     let mut layer = Layer::default();
     let fonts: BTreeMap<Vec<u8>, &Dictionary> = if form {
@@ -440,21 +462,22 @@ fn layer_fonts(
         let Ok(id) = font.get(b"ToUnicode").and_then(Object::as_reference) else {
             continue;
         };
-        let marks = cache.entry(id).or_insert_with(|| {
+        let classes = cache.entry(id).or_insert_with(|| {
             doc.get_object(id)
                 .and_then(Object::as_stream)
                 .and_then(Stream::decompressed_content)
-                .map(|cmap| mark_codes(&cmap))
+                .map(|cmap| code_classes(&cmap))
                 .unwrap_or_default()
         });
-        layer.marks.extend(marks.iter().copied());
+        layer.classes.extend(classes.iter().map(|(k, v)| (*k, *v)));
     }
     layer
 }
 
-/// The two-byte codes a `ToUnicode` CMap maps to a single combining mark (`bfchar` entries
-/// and `bfrange` runs, as krilla writes them).
-fn mark_codes(cmap: &[u8]) -> std::collections::HashSet<[u8; 2]> {
+/// The [`Class`] of each two-byte code a `ToUnicode` CMap maps to a single character
+/// (`bfchar` entries and `bfrange` runs, as krilla writes them); codes of class
+/// [`Class::Other`] are left out.
+fn code_classes(cmap: &[u8]) -> HashMap<[u8; 2], Class> {
     let text = String::from_utf8_lossy(cmap);
     let hex = |h: &str| u32::from_str_radix(h, 16).ok();
     let unicode = |h: &str| -> Option<char> {
@@ -466,10 +489,11 @@ fn mark_codes(cmap: &[u8]) -> std::collections::HashSet<[u8; 2]> {
         let c = chars.next()?;
         chars.next().is_none().then_some(c)
     };
-    let mut out = std::collections::HashSet::new();
+    let mut out = HashMap::new();
     let mut add = |code: u32, c: Option<char>| {
-        if c.is_some_and(super::textlayer::is_mark) && code <= 0xFFFF {
-            out.insert((code as u16).to_be_bytes());
+        let class = c.map_or(Class::Other, class);
+        if class != Class::Other && code <= 0xFFFF {
+            out.insert((code as u16).to_be_bytes(), class);
         }
     };
     for section in text.split("beginbf").skip(1) {
@@ -793,7 +817,14 @@ fn layer_object(toks: &[Tok], layer: &Layer, alternate: &mut bool) -> Option<Vec
         }
     }
     let backward = |a: f64| a > BACKWARD;
-    let rtl = glyphs.iter().skip(1).any(|(a, _)| backward(*a));
+    let classes: Vec<Class> = glyphs.iter().map(|(_, g)| layer.class(g)).collect();
+    // Whether a text object of its own starts at glyph `k` (see [`together`]).
+    let split = |k: usize| {
+        k > 0
+            && !together(classes[k - 1], classes[k])
+            && (backward(glyphs[k].0) || classes[k] == Class::Mark)
+    };
+    let rtl = (1..glyphs.len()).any(|k| backward(glyphs[k].0) && split(k));
     let name = String::from_utf8_lossy(name);
     let sizes = [size, size * ALTERNATE_SIZE].map(|s| format!("/{name} {} Tf", number(s, 5)));
     let mut out = Vec::new();
@@ -816,8 +847,8 @@ fn layer_object(toks: &[Tok], layer: &Layer, alternate: &mut bool) -> Option<Vec
                 let mut carry = 0.0;
                 for (k, (adjust, g)) in glyphs.iter().enumerate() {
                     // pdf.js joins a mark to the item before it without looking where it is.
-                    let mark = <[u8; 2]>::try_from(*g).is_ok_and(|g| layer.marks.contains(&g));
-                    let split = k > 0 && (backward(*adjust) || mark);
+                    let mark = classes[k] == Class::Mark;
+                    let split = split(k);
                     if split {
                         // A text object of its own (PDFium), and a size of its own where
                         // pdf.js would join it to the previous character.
@@ -992,7 +1023,7 @@ mod tests {
     fn layer(marks: &[[u8; 2]]) -> Layer {
         Layer {
             names: vec![b"f0".to_vec()],
-            marks: marks.iter().copied().collect(),
+            classes: marks.iter().map(|m| (*m, Class::Mark)).collect(),
         }
     }
 
@@ -1082,6 +1113,29 @@ mod tests {
     }
 
     #[test]
+    fn a_run_of_weak_characters_stays_in_one_text_object_in_logical_order() {
+        // Letter (other), mark (0002), colon (0003, weak), letter: right to left. The mark and
+        // the colon after it stay together; two marks in a row and letters still split.
+        let mut l = layer(&[[0, 2], [0, 5]]);
+        l.classes.insert([0, 3], Class::Weak);
+        let d = b"BT 0 Tr/f0 11 Tf 1 0 0 -1 0 0 Tm[<0001>852<0002>982<0003>700<0004>]TJ\nET\n";
+        let out = String::from_utf8(layer_text(d, &l)).unwrap();
+        assert_eq!(out.matches("TJ").count(), 3, "{out}");
+        assert!(out.contains("[852<0002>982<0003>]TJ"), "{out}");
+        let marks = b"BT 0 Tr/f0 11 Tf 1 0 0 -1 0 0 Tm[<0001>852<0002>90<0005>]TJ\nET\n";
+        let out = String::from_utf8(layer_text(marks, &l)).unwrap();
+        assert_eq!(out.matches("TJ").count(), 3, "{out}");
+        // Widened letters of a left-to-right run overlap (a move back): still one object.
+        let mut l = layer(&[]);
+        l.classes.insert([0, 1], Class::Strong);
+        l.classes.insert([0, 2], Class::Strong);
+        let ltr = b"BT 0 Tr/f0 11 Tf 1 0 0 -1 0 0 Tm[<0001>120<0002>]TJ\nET";
+        let out = String::from_utf8(layer_text(ltr, &l)).unwrap();
+        assert_eq!(out.matches("TJ").count(), 1, "{out}");
+        assert!(out.contains("/f0 11 Tf"), "{out}");
+    }
+
+    #[test]
     fn left_to_right_and_foreign_text_objects_keep_their_shape() {
         let ltr = b"BT 0 Tr/f0 11 Tf 1 0 0 -1 0 0 Tm[<0001>3<0002>-8<0003>]TJ\nET";
         let out = String::from_utf8(layer_text(ltr, &layer(&[]))).unwrap();
@@ -1104,12 +1158,23 @@ mod tests {
     }
 
     #[test]
-    fn marks_are_read_from_the_to_unicode_map() {
-        let cmap = b"2 beginbfchar\n<0004> <0020>\n<00cf> <0651>\nendbfchar\n1 beginbfrange\n<0010> <0012> <064B>\nendbfrange\n";
-        let marks = mark_codes(cmap);
-        let mut got: Vec<[u8; 2]> = marks.into_iter().collect();
-        got.sort();
-        assert_eq!(got, vec![[0, 0x10], [0, 0x11], [0, 0x12], [0, 0xcf]]);
+    fn classes_are_read_from_the_to_unicode_map() {
+        let cmap = b"4 beginbfchar\n<0004> <0020>\n<00cf> <0651>\n<00d0> <0032>\n<00d1> <0061>\nendbfchar\n1 beginbfrange\n<0010> <0012> <064B>\nendbfrange\n";
+        let classes = code_classes(cmap);
+        let mut got: Vec<([u8; 2], Class)> = classes.into_iter().collect();
+        got.sort_by_key(|(k, _)| *k);
+        let mark = Class::Mark;
+        assert_eq!(
+            got,
+            vec![
+                ([0, 0x10], mark),
+                ([0, 0x11], mark),
+                ([0, 0x12], mark),
+                ([0, 0xcf], mark),
+                ([0, 0xd0], Class::Weak),
+                ([0, 0xd1], Class::Strong)
+            ]
+        );
     }
 
     #[test]

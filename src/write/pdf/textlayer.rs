@@ -304,16 +304,46 @@ fn convertible(item: &TextItem) -> bool {
 struct Sized {
     /// The text size (pt).
     size: f64,
-    /// The layer's characters.
+    /// The layer's characters (after [`finish_line`] moved and widened some).
     slots: Vec<Slot>,
     /// Whether its glyphs become a marker (all but stroked text).
     marked: bool,
+    /// Whether it is one of its line's layer items (it had characters before
+    /// [`finish_line`]), and its place in the line's logical order.
+    in_line: bool,
+    rank: usize,
+}
+
+/// A layer item of the line [`collect_sized`] is reading: its index in the page's items, its
+/// left edge, whether it runs right to left, its position, whether the typst item it comes
+/// from has a letter or digit.
+struct Pend {
+    index: usize,
+    x: f64,
+    rtl: bool,
+    pos: Point,
+    strong: bool,
 }
 
 /// Pass 1 over a frame: what [`Sized`] says of each convertible text item, and the glyphs
-/// they draw.
+/// they draw. Lines are found as [`Rebuild::frame`] finds them, and each is put in logical
+/// order and finished by [`finish_line`].
 fn collect_sized(frame: &Frame, depth: usize, out: &mut Vec<Sized>, glyphs: &mut PageGlyphs) {
-    for (_, item) in frame.items() {
+    let mut line: Vec<Pend> = Vec::new();
+    for (pos, item) in frame.items() {
+        let text = match item {
+            FrameItem::Text(t) if convertible(t) => Some(t.size.to_pt()),
+            _ => None,
+        };
+        let marks_only = matches!(item, FrameItem::Text(t)
+            if t.glyphs.iter().all(|g| g.x_advance.get() == 0.0));
+        let other_line = |size: f64| {
+            line.first()
+                .is_some_and(|p| (p.pos.y - pos.y).to_pt().abs() > LINE_TOLERANCE * size)
+        };
+        if !marks_only && text.is_none_or(other_line) {
+            finish_line(out, &mut line);
+        }
         match item {
             FrameItem::Group(g) if depth < MAX_GROUP_DEPTH => {
                 collect_sized(&g.frame, depth + 1, out, glyphs)
@@ -325,14 +355,198 @@ fn collect_sized(frame: &Frame, depth: usize, out: &mut Vec<Sized>, glyphs: &mut
                         glyphs.keys.push((index, g.id));
                     }
                 }
+                let slots = slots(t);
+                let in_line = !slots.is_empty();
+                if in_line {
+                    let left = slots.iter().map(|s| s.left).fold(f64::MAX, f64::min);
+                    line.push(Pend {
+                        index: out.len(),
+                        x: pos.x.to_pt() + left,
+                        rtl: is_rtl(t),
+                        pos: *pos,
+                        strong: t.text.chars().any(char::is_alphanumeric),
+                    });
+                }
                 out.push(Sized {
                     size: t.size.to_pt(),
-                    slots: slots(t),
+                    slots,
                     marked: t.stroke.is_none(),
+                    in_line,
+                    rank: 0,
                 });
             }
             _ => {}
         }
+    }
+    finish_line(out, &mut line);
+}
+
+/// Finish the layer items of a line: put them in logical order (their ranks); move the weak
+/// characters that start an item to the item before it when that one ends in weak characters
+/// (`2017` and the comma after it, a mark and a colon from another font), so that
+/// [`super::postpass`] keeps the run in one text object; widen the end glyphs of
+/// left-to-right runs (see [`widen_runs`]).
+fn finish_line(out: &mut [Sized], line: &mut Vec<Pend>) {
+    if line.is_empty() {
+        return;
+    }
+    order(line);
+    for (rank, p) in line.iter().enumerate() {
+        out[p.index].rank = rank;
+    }
+    let weak = |c: char| matches!(class(c), Class::Weak | Class::Mark);
+    let same_line = |a: &Pend, b: &Pend| (a.pos.y - b.pos.y).to_pt().abs() < 0.01;
+    let mut prev: Option<usize> = None;
+    for k in 0..line.len() {
+        let b = &line[k];
+        if let Some(j) = prev {
+            let a = &line[j];
+            let (sa, sb) = (&out[a.index], &out[b.index]);
+            let tail = sa.slots.iter().rev().take_while(|s| weak(s.ch)).count();
+            let head = sb.slots.iter().take_while(|s| weak(s.ch)).count();
+            let all_marks = sa.slots[sa.slots.len() - tail..]
+                .iter()
+                .chain(&sb.slots[..head])
+                .all(|s| class(s.ch) == Class::Mark);
+            if tail > 0 && head > 0 && !all_marks && sa.size == sb.size && same_line(a, b) {
+                let shift = (b.pos.x - a.pos.x).to_pt();
+                let moved: Vec<Slot> = out[b.index].slots.drain(..head).collect();
+                out[a.index].slots.extend(moved.into_iter().map(|mut s| {
+                    s.left += shift;
+                    s
+                }));
+            }
+        }
+        if !out[line[k].index].slots.is_empty() {
+            prev = Some(k);
+        }
+    }
+    widen_runs(out, line);
+    line.clear();
+}
+
+/// pdfminer puts two characters that follow each other in the content stream on one line only
+/// when they are less than twice the wider one's width apart; the layer jumps from the
+/// character before a left-to-right run (a number, a Latin word) to the run's left end, and from
+/// its right end to the character after it. The glyphs at the two ends of the run are widened
+/// on both sides (their centres stay where they are, so a selection or a visual-order check
+/// sees them in place) until both jumps pass that test.
+fn widen_runs(out: &mut [Sized], line: &[Pend]) {
+    const WIDEN_MOST: f64 = 0.4;
+    const MARGIN: f64 = 2.0;
+    const SAFETY: f64 = 1.15;
+    let items: Vec<&Pend> = line
+        .iter()
+        .filter(|p| !out[p.index].slots.is_empty())
+        .collect();
+    let same_line = |a: &Pend, b: &Pend| (a.pos.y - b.pos.y).to_pt().abs() < 0.01;
+    // Page x of slot `s` of item `p`: (left, right, width).
+    let place = |p: &Pend, s: &Slot| {
+        let l = p.pos.x.to_pt() + s.left;
+        (l, l + s.width, s.width)
+    };
+    // How much to widen `near` (the run's glyph) so the jump from or to `far` passes.
+    let stretch = |gap: f64, near: f64, far: f64| {
+        if gap > 0.0 && gap >= MARGIN * near.max(far) {
+            (gap - MARGIN * near) / (1.0 + 2.0 * MARGIN) * SAFETY
+        } else {
+            0.0
+        }
+    };
+    // Only letters and digits are widened: a bracket, a quote or an LRM whose box reached over
+    // its neighbour would be a word of its own to poppler, which moves it to the other side or
+    // loses the space next to it.
+    let strong = |s: &Slot| {
+        s.ch.is_alphanumeric()
+            && matches!(
+                unicode_bidi::bidi_class(s.ch),
+                unicode_bidi::BidiClass::L | unicode_bidi::BidiClass::EN
+            )
+    };
+    let mut widen: Vec<(usize, usize, f64)> = Vec::new();
+    for (k, p) in items.iter().enumerate() {
+        let slots = &out[p.index].slots;
+        if !slots.iter().any(strong) {
+            continue;
+        }
+        // The left-to-right part: the slots that run left to right from the first.
+        let mut n = 1;
+        while n < slots.len() && slots[n].left >= slots[n - 1].left - 0.01 {
+            n += 1;
+        }
+        let (_, f1, wf) = place(p, &slots[0]);
+        let before = (k > 0 && same_line(items[k - 1], p)).then(|| {
+            let q = items[k - 1];
+            let x = out[q.index].slots.last().expect("items have slots");
+            let (x0, _, wx) = place(q, x);
+            stretch(x0 - f1, wf, wx)
+        });
+        let (e0, _, we) = place(p, &slots[n - 1]);
+        let after = if n < slots.len() {
+            Some(place(p, &slots[n]))
+        } else if k + 1 < items.len() && same_line(items[k + 1], p) {
+            let q = items[k + 1];
+            Some(place(q, &out[q.index].slots[0]))
+        } else {
+            None
+        };
+        let after = after.map(|(_, y1, wy)| stretch(e0 - y1, we, wy));
+        let (d1, d2) = (before.unwrap_or(0.0), after.unwrap_or(0.0));
+        if n == 1 {
+            widen.push((p.index, 0, d1.max(d2)));
+        } else {
+            widen.push((p.index, 0, d1));
+            widen.push((p.index, n - 1, d2));
+        }
+    }
+    for (index, slot, d) in widen {
+        let size = out[index].size;
+        let s = &mut out[index].slots[slot];
+        if !strong(s) {
+            continue;
+        }
+        // At most WIDEN_MOST em a side: a box reaching half an em over its neighbour ends
+        // poppler's line there (a long run is left to pdfminer's line break). The widest glyph
+        // is MAX_WIDTH_STEP steps: keep the centre within it.
+        let most = ((f64::from(MAX_WIDTH_STEP) / WIDTH_STEPS * size - s.width) / 2.0).max(0.0);
+        let d = d.min(most).min(WIDEN_MOST * size);
+        if d > 0.0 {
+            s.left -= d;
+            s.width += 2.0 * d;
+        }
+    }
+}
+
+/// How viewers group a character with its neighbours: PDFium and pdf.js reorder text by bidi
+/// class (see [`super::postpass`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Class {
+    /// Strong left to right (bidi L): Latin letters.
+    Strong,
+    /// Weak (bidi EN, AN, CS, ES, ET, BN): digits, their separators, ۝.
+    Weak,
+    /// A combining mark.
+    Mark,
+    /// Everything else: right-to-left letters, spaces, other punctuation.
+    Other,
+}
+
+/// The [`Class`] of `c`.
+pub fn class(c: char) -> Class {
+    use unicode_bidi::BidiClass;
+    if is_mark(c) {
+        return Class::Mark;
+    }
+    match unicode_bidi::bidi_class(c) {
+        BidiClass::NSM => Class::Mark,
+        BidiClass::L => Class::Strong,
+        BidiClass::EN
+        | BidiClass::AN
+        | BidiClass::CS
+        | BidiClass::ES
+        | BidiClass::ET
+        | BidiClass::BN => Class::Weak,
+        _ => Class::Other,
     }
 }
 
@@ -366,27 +580,27 @@ fn is_rtl(item: &TextItem) -> bool {
     first > last || (first == last && has_rtl(item))
 }
 
-/// Layer items of one line waiting to be written: (left edge, right to left, position, item,
-/// whether the typst item it comes from has a letter or digit).
-type Pending = Vec<(f64, bool, Point, TextItem, bool, Vec<Slot>)>;
+/// Layer items of one line waiting to be written: (rank in the line's logical order,
+/// position, item, slots).
+type Pending = Vec<(usize, Point, TextItem, Vec<Slot>)>;
 
-/// Put the pending layer items of a line in logical order (see [`Rebuild::flush`]).
-fn order(pending: &mut Pending) {
-    if pending.iter().any(|p| p.1) {
-        pending.sort_by(|a, b| b.0.total_cmp(&a.0));
+/// Put the layer items of a line in logical order (see [`Rebuild::flush`]).
+fn order(pending: &mut [Pend]) {
+    if pending.iter().any(|p| p.rtl) {
+        pending.sort_by(|a, b| b.x.total_cmp(&a.x));
         let mut i = 0;
         while i < pending.len() {
-            if pending[i].1 {
+            if pending[i].rtl {
                 i += 1;
                 continue;
             }
             let mut start = i;
-            while i < pending.len() && !pending[i].1 {
+            while i < pending.len() && !pending[i].rtl {
                 i += 1;
             }
             // Neutrals (punctuation, spaces) set apart from the run's letters at its ends sit
             // between it and right-to-left text, so they take the line's direction (rule N2).
-            let neutral = |p: &(f64, bool, Point, TextItem, bool, Vec<Slot>)| !p.4;
+            let neutral = |p: &Pend| !p.strong;
             let mut end = i;
             while start < end && neutral(&pending[start]) {
                 start += 1;
@@ -397,7 +611,7 @@ fn order(pending: &mut Pending) {
             pending[start..end].reverse();
         }
     } else {
-        pending.sort_by(|a, b| a.0.total_cmp(&b.0));
+        pending.sort_by(|a, b| a.x.total_cmp(&b.x));
     }
 }
 
@@ -525,7 +739,7 @@ impl Rebuild<'_> {
             let other_line = |size: f64| {
                 pending
                     .first()
-                    .is_some_and(|p| (p.2.y - pos.y).to_pt().abs() > LINE_TOLERANCE * size)
+                    .is_some_and(|p| (p.1.y - pos.y).to_pt().abs() > LINE_TOLERANCE * size)
             };
             if !marks_only && text.is_none_or(other_line) {
                 self.flush(&mut out, &mut pending);
@@ -539,16 +753,14 @@ impl Rebuild<'_> {
                     out.push(*pos, group);
                 }
                 FrameItem::Text(t) if convertible(t) => {
-                    let slots = self.runs.next().expect("pass 1 saw this item").slots;
+                    let sized = self.runs.next().expect("pass 1 saw this item");
                     let span = t.glyphs[0].span.0;
                     self.outlines(&mut out, *pos, t, span);
                     // One layer item per text item; [`finish`] splits it into one text
-                    // object per character where viewers would reorder it.
-                    let rtl = is_rtl(t);
-                    let strong = t.text.chars().any(char::is_alphanumeric);
-                    if !slots.is_empty() {
-                        let left = slots.iter().map(|s| s.left).fold(f64::MAX, f64::min);
-                        pending.push((pos.x.to_pt() + left, rtl, *pos, t.clone(), strong, slots));
+                    // object per character where viewers would reorder it. The line is the
+                    // one pass 1 saw, whatever characters pass 1 moved out of the item.
+                    if sized.in_line {
+                        pending.push((sized.rank, *pos, t.clone(), sized.slots));
                     }
                 }
                 _ => out.push(*pos, item.clone()),
@@ -564,8 +776,11 @@ impl Rebuild<'_> {
     /// its left-to-right runs (Latin words, Western numbers) left to right — the two levels of
     /// bidi a line of Arabic prose has.
     fn flush(&self, out: &mut Frame, pending: &mut Pending) {
-        order(pending);
-        for (_, _, pos, t, _, slots) in pending.drain(..) {
+        pending.sort_by_key(|p| p.0);
+        for (_, pos, t, slots) in pending.drain(..) {
+            if slots.is_empty() {
+                continue;
+            }
             let at = Point::new(pos.x + Abs::pt(slots[0].left), pos.y);
             out.push(at, FrameItem::Text(self.layer(&t, &slots)));
         }
