@@ -331,17 +331,7 @@ struct Pend {
 fn collect_sized(frame: &Frame, depth: usize, out: &mut Vec<Sized>, glyphs: &mut PageGlyphs) {
     let mut line: Vec<Pend> = Vec::new();
     for (pos, item) in frame.items() {
-        let text = match item {
-            FrameItem::Text(t) if convertible(t) => Some(t.size.to_pt()),
-            _ => None,
-        };
-        let marks_only = matches!(item, FrameItem::Text(t)
-            if t.glyphs.iter().all(|g| g.x_advance.get() == 0.0));
-        let other_line = |size: f64| {
-            line.first()
-                .is_some_and(|p| (p.pos.y - pos.y).to_pt().abs() > LINE_TOLERANCE * size)
-        };
-        if !marks_only && text.is_none_or(other_line) {
+        if ends_line(item, *pos, line.first().map(|p| p.pos)) {
             finish_line(out, &mut line);
         }
         match item {
@@ -379,6 +369,24 @@ fn collect_sized(frame: &Frame, depth: usize, out: &mut Vec<Sized>, glyphs: &mut
         }
     }
     finish_line(out, &mut line);
+}
+
+/// Whether `item` (at `pos`) ends the line whose first layer item is at `first`: both passes of
+/// [`prepare`] find lines with this, so they find the same ones. Items of one line sit within a
+/// few tenths of an em of each other (marks and fallback glyphs may be raised); lines are at
+/// least an em apart. Items that only draw marks over another item's letters (all advances
+/// zero) give no layer text; they may sit far above or below the line, so they never end it.
+/// Anything but text ends it.
+fn ends_line(item: &FrameItem, pos: Point, first: Option<Point>) -> bool {
+    let text = match item {
+        FrameItem::Text(t) if convertible(t) => Some(t.size.to_pt()),
+        _ => None,
+    };
+    let marks_only = matches!(item, FrameItem::Text(t)
+        if t.glyphs.iter().all(|g| g.x_advance.get() == 0.0));
+    let other_line =
+        |size: f64| first.is_some_and(|f| (f.y - pos.y).to_pt().abs() > LINE_TOLERANCE * size);
+    !marks_only && text.is_none_or(other_line)
 }
 
 /// Finish the layer items of a line: put them in logical order (their ranks); move the weak
@@ -726,22 +734,7 @@ impl Rebuild<'_> {
         // The layer items of the current line (same baseline, no other item between them).
         let mut pending: Pending = Vec::new();
         for (pos, item) in frame.items() {
-            // Items of one line sit within a few tenths of an em of each other (marks and
-            // fallback glyphs may be raised); lines are at least an em apart.
-            let text = match item {
-                FrameItem::Text(t) if convertible(t) => Some(t.size.to_pt()),
-                _ => None,
-            };
-            // Items that only draw marks over another item's letters (all advances zero) give
-            // no layer text; they may sit far above or below the line, so they never end it.
-            let marks_only = matches!(item, FrameItem::Text(t)
-                if t.glyphs.iter().all(|g| g.x_advance.get() == 0.0));
-            let other_line = |size: f64| {
-                pending
-                    .first()
-                    .is_some_and(|p| (p.1.y - pos.y).to_pt().abs() > LINE_TOLERANCE * size)
-            };
-            if !marks_only && text.is_none_or(other_line) {
+            if ends_line(item, *pos, pending.first().map(|p| p.1)) {
                 self.flush(&mut out, &mut pending);
             }
             match item {
