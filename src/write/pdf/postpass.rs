@@ -787,9 +787,13 @@ fn layer_object(toks: &[Tok], layer: &Layer, alternate: &mut bool) -> Option<Vec
     // The glyphs of the shown text with the adjustment before each, and whether any move
     // between two of them goes backwards (right to left).
     let mut glyphs: Vec<(f64, &[u8])> = Vec::new();
+    // Text matrices set after the first glyph, with the glyph they come before: krilla starts a
+    // new run of glyphs where their raise changes (see [`super::textlayer`]'s cuts).
+    let mut moves: Vec<(usize, &[Tok])> = Vec::new();
     // Identity-H: two bytes a glyph.
     for (op, args) in &ops {
         match *op {
+            b"Tm" if !glyphs.is_empty() => moves.push((glyphs.len(), args)),
             b"TJ" => {
                 let mut adjust = 0.0;
                 for t in *args {
@@ -819,18 +823,22 @@ fn layer_object(toks: &[Tok], layer: &Layer, alternate: &mut bool) -> Option<Vec
     let backward = |a: f64| a > BACKWARD;
     let classes: Vec<Class> = glyphs.iter().map(|(_, g)| layer.class(g)).collect();
     // Whether a text object of its own starts at glyph `k` (see [`together`]).
+    let moved = |k: usize| moves.iter().find(|m| m.0 == k).map(|m| m.1);
     let split = |k: usize| {
         k > 0
-            && !together(classes[k - 1], classes[k])
-            && (backward(glyphs[k].0) || classes[k] == Class::Mark)
+            && (moved(k).is_some()
+                || (!together(classes[k - 1], classes[k])
+                    && (backward(glyphs[k].0) || classes[k] == Class::Mark)))
     };
-    let rtl = (1..glyphs.len()).any(|k| backward(glyphs[k].0) && split(k));
+    let rtl = (1..glyphs.len()).any(|k| (backward(glyphs[k].0) || moved(k).is_some()) && split(k));
     let name = String::from_utf8_lossy(name);
     let sizes = [size, size * ALTERNATE_SIZE].map(|s| format!("/{name} {} Tf", number(s, 5)));
     let mut out = Vec::new();
     let mut shown = false;
     for (op, args) in &ops {
         match *op {
+            // Set again for each run of glyphs krilla starts: written with the glyphs.
+            b"Tr" | b"Tf" | b"Tm" if rtl && shown => continue,
             b"Tr" => out.extend_from_slice(b"3 Tr"),
             b"Tf" if rtl => {
                 // A right-to-left item starts a new pdf.js item whatever came before.
@@ -853,6 +861,19 @@ fn layer_object(toks: &[Tok], layer: &Layer, alternate: &mut bool) -> Option<Vec
                         // A text object of its own (PDFium), and a size of its own where
                         // pdf.js would join it to the previous character.
                         out.extend_from_slice(b"]TJ");
+                        if let Some(tm) = moved(k) {
+                            // A raised run: its own text matrix (the adjustment before
+                            // its first glyph is relative to it).
+                            out.push(b'\n');
+                            for t in tm {
+                                if let Tok::Num(n) = t {
+                                    out.extend_from_slice(n);
+                                    out.push(b' ');
+                                }
+                            }
+                            out.extend_from_slice(b"Tm\n");
+                            carry = 0.0;
+                        }
                         if mark || *adjust <= JOIN_LIMIT {
                             *alternate = !*alternate;
                             out.extend_from_slice(sizes[*alternate as usize].as_bytes());

@@ -55,13 +55,19 @@ struct Slot {
     width: f64,
     /// Whether the glyph is made wider than its slot (see [`ARABIC_NUMBER_PAD`]).
     pad: bool,
+    /// How far the glyph sits above the line (pt; see [`cut_lines_for_poppler`]).
+    rise: f64,
+    /// How far (pt) the glyph's box reaches past the slot on the left and on the right: the
+    /// pen still moves by the slot (see [`cut_lines_for_poppler`]).
+    grow: (f64, f64),
 }
 
 impl Slot {
     /// The layer font's glyph for this slot: its character and width step.
     fn key(&self, size: f64) -> (char, u16) {
         let pad = if self.pad { ARABIC_NUMBER_PAD } else { 0 };
-        (self.ch, (step(self.width, size) + pad).min(MAX_WIDTH_STEP))
+        let width = self.width + self.grow.0 + self.grow.1;
+        (self.ch, (step(width, size) + pad).min(MAX_WIDTH_STEP))
     }
 }
 
@@ -429,7 +435,9 @@ fn finish_line(out: &mut [Sized], line: &mut Vec<Pend>) {
             prev = Some(k);
         }
     }
+    merge_runs_for_poppler(out, line);
     widen_runs(out, line);
+    cut_lines_for_poppler(out, line);
     line.clear();
 }
 
@@ -523,6 +531,280 @@ fn widen_runs(out: &mut [Sized], line: &[Pend]) {
             s.width += 2.0 * d;
         }
     }
+}
+
+/// A character's type in poppler's bidi reordering (`UnicodeTypeTable.cc`): left to right,
+/// number (`#`: digits and their separators, signs, the Arabic comma, no-break space), right to
+/// left, or neutral (spaces, brackets, most punctuation, marks).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Poppler {
+    L,
+    Num,
+    R,
+    N,
+}
+
+/// The [`Poppler`] type of `c`: poppler's table for the scripts a book uses, bidi classes
+/// elsewhere.
+fn poppler_type(c: char) -> Poppler {
+    use unicode_bidi::BidiClass;
+    let u = c as u32;
+    if c.is_ascii_digit()
+        || matches!(c, '.' | ',' | ':' | '-' | '/' | '%' | '#' | '+' | '$')
+        || matches!(u, 0xA0 | 0xA2..=0xA5 | 0xB0..=0xB3 | 0xB9 | 0x0604..=0x060C
+            | 0x0659..=0x066C | 0x06F0..=0x06F9 | 0x2030..=0x2034 | 0x2044 | 0xFE50 | 0xFE52
+            | 0xFE55 | 0xFE5F | 0xFE62 | 0xFE63 | 0xFE69 | 0xFE6A)
+    {
+        return Poppler::Num;
+    }
+    if matches!(u, 0x0600..=0x0603 | 0x06DD | 0x0616..=0x061A | 0xFD40..=0xFD4F | 0xFDCF
+        | 0x202B | 0x202E)
+    {
+        return Poppler::R;
+    }
+    if matches!(u, 0x202A | 0x202D) {
+        return Poppler::L;
+    }
+    match unicode_bidi::bidi_class(c) {
+        BidiClass::L => Poppler::L,
+        BidiClass::R | BidiClass::AL => Poppler::R,
+        _ => Poppler::N,
+    }
+}
+
+/// How much higher (pt) each line fragment before a cut sits than the one after it.
+const CUT_RAISE: f64 = 0.05;
+
+/// How far (em) past the left edge of the run before a cut the box of the first glyph after it
+/// reaches: poppler ends a line where a word starts more than half an em before the end of
+/// the previous one.
+const CUT_REACH: f64 = 0.65;
+
+/// How far (em) a glyph at a cut is stretched to touch its neighbour.
+const CUT_TOUCH: f64 = 0.05;
+
+/// One character of a line for [`cut_lines_for_poppler`]: its item in `out` and slot, the
+/// item's x, its page x extent, its text size, its character and type, its rise.
+struct LineChar {
+    item: usize,
+    slot: usize,
+    origin: f64,
+    x0: f64,
+    x1: f64,
+    /// The glyph's box (it may reach past the slot).
+    b0: f64,
+    b1: f64,
+    size: f64,
+    ch: char,
+    ty: Poppler,
+    rise: f64,
+}
+
+/// Make poppler read the numbers and Latin words of a right-to-left line in logical order.
+///
+/// Poppler's `pdftotext` reorders a right-to-left line itself (`TextOutputDev.cc`,
+/// `reorderText`): from the right end it takes a right-to-left section (all but L and number
+/// characters, neutrals included), then everything up to the next right-to-left letter left to
+/// right. After a number or Latin word it can only go on with a right-to-left letter, so
+/// `عام 2014 ثم` comes out with the space on the wrong side and `﴿١﴾` as `﴿ ﴾١`. Here the line is
+/// cut where poppler would go wrong: after every run of L or number characters whose logical
+/// successor is neutral, poppler is made to end its line:
+///
+/// - consecutive L/number characters that run right to left (`2017` and the Arabic comma
+///   after it, to its left) are laid out left to right, in logical order, in the interval
+///   they cover, so the run is one word to poppler;
+/// - the first visible glyph after the cut (visually the right-most of the rest of the line)
+///   reaches [`CUT_REACH`] em past the run's left edge, which ends poppler's line (it ends a
+///   line when the next word starts more than half an em before the previous one ends);
+/// - each fragment sits [`CUT_RAISE`] pt higher than the next, so poppler, which sorts lines
+///   by their exact baseline, puts them in logical order;
+/// - every fragment has a pair of touching glyphs (the widened glyph reaches a little to the
+///   left, a run of one glyph a little to the right): poppler puts a space between every two
+///   characters of a line whose characters all stand apart.
+///
+/// Only lines with right-to-left items are cut; the characters stay the source's.
+fn cut_lines_for_poppler(out: &mut [Sized], line: &[Pend]) {
+    if !line.iter().any(|p| p.rtl) {
+        return;
+    }
+    let mut chars = line_chars(out, line);
+    let n = chars.len();
+    let mut changed = vec![false; n];
+    // The cuts: after the last character `i` of a run whose successor is neutral, when a
+    //    visible character follows further left.
+    let mut cuts: Vec<usize> = Vec::new();
+    for i in 0..n.saturating_sub(1) {
+        let next = &chars[i + 1];
+        if !run_char(&chars[i]) || (next.ty != Poppler::N && !next.ch.is_whitespace()) {
+            continue;
+        }
+        let Some(k) = (i + 1..n).find(|&k| !chars[k].ch.is_whitespace()) else {
+            continue;
+        };
+        let mut s = i;
+        while s > 0 && run_char(&chars[s - 1]) {
+            s -= 1;
+        }
+        let gx = chars[s..=i].iter().map(|c| c.x0).fold(f64::MAX, f64::min);
+        // The glyph after the cut: the character, or the right-most of its run.
+        let mut end = k + 1;
+        if run_char(&chars[k]) {
+            while end < n && run_char(&chars[end]) {
+                end += 1;
+            }
+        }
+        let cx = chars[k..end].iter().map(|c| c.x0).fold(f64::MAX, f64::min);
+        if cx > gx + 0.01 {
+            continue;
+        }
+        let c = (k..end)
+            .max_by(|&a, &b| chars[a].x1.total_cmp(&chars[b].x1))
+            .unwrap_or(k);
+        cuts.push(i);
+        let em = chars[i].size;
+        let target = gx + CUT_REACH * em;
+        if chars[c].b1 < target {
+            chars[c].b1 = target;
+            changed[c] = true;
+        }
+        // pdfminer reads a line on only while the next character is near the last one: the
+        // spaces between the run's right end and the glyph after the cut reach to it.
+        let right = chars[s..=i].iter().map(|c| c.b1).fold(f64::MIN, f64::max);
+        for w in i + 1..k {
+            if chars[w].b1 < right {
+                chars[w].b1 = right;
+                changed[w] = true;
+            }
+        }
+        // Touching its left neighbour (the character after its run, when it touches).
+        if end < n && !chars[end].ch.is_whitespace() {
+            let (cem, nb) = (chars[c].size, &chars[end]);
+            if (nb.b1 - chars[c].b0).abs() < CUT_TOUCH * cem {
+                let d = (CUT_TOUCH * cem).min(0.5 * (nb.b1 - nb.b0));
+                if d > 0.0 {
+                    chars[c].b0 -= d;
+                    changed[c] = true;
+                }
+            }
+        }
+        if s == i && !changed[i] {
+            chars[i].b1 += CUT_TOUCH * em;
+            changed[i] = true;
+        }
+    }
+    // The fragments before each cut go up.
+    for (k, c) in chars.iter_mut().enumerate() {
+        let above = cuts.iter().filter(|&&e| e >= k).count();
+        if above > 0 {
+            c.rise += CUT_RAISE * above as f64;
+            changed[k] = true;
+        }
+    }
+    write_back(out, &chars, &changed);
+}
+
+/// Whether `c` belongs to a run poppler reads left to right: an L or number character that
+/// is not a space.
+fn run_char(c: &LineChar) -> bool {
+    matches!(c.ty, Poppler::L | Poppler::Num) && !c.ch.is_whitespace()
+}
+
+/// The characters of a line's layer items in logical order, for [`cut_lines_for_poppler`] and
+/// [`merge_runs_for_poppler`].
+fn line_chars(out: &[Sized], line: &[Pend]) -> Vec<LineChar> {
+    let mut chars: Vec<LineChar> = Vec::new();
+    for p in line {
+        let origin = p.pos.x.to_pt();
+        let size = out[p.index].size;
+        for (j, s) in out[p.index].slots.iter().enumerate() {
+            chars.push(LineChar {
+                item: p.index,
+                slot: j,
+                origin,
+                x0: origin + s.left,
+                x1: origin + s.left + s.width,
+                b0: origin + s.left - s.grow.0,
+                b1: origin + s.left + s.width + s.grow.1,
+                size,
+                ch: s.ch,
+                ty: poppler_type(s.ch),
+                rise: s.rise,
+            });
+        }
+    }
+    chars
+}
+
+/// Put the `changed` characters of [`line_chars`] back in their slots.
+fn write_back(out: &mut [Sized], chars: &[LineChar], changed: &[bool]) {
+    for (k, c) in chars.iter().enumerate() {
+        if changed[k] {
+            let s = &mut out[c.item].slots[c.slot];
+            s.left = c.x0 - c.origin;
+            s.width = (c.x1 - c.x0).max(0.0);
+            s.grow = ((c.x0 - c.b0).max(0.0), (c.b1 - c.x1).max(0.0));
+            s.rise = c.rise;
+        }
+    }
+}
+
+/// Lay out left to right, in logical order, the L and number characters of a right-to-left
+/// line that follow each other but run right to left (`2017` and the Arabic comma after it,
+/// set to its left): poppler takes them for one word and reads it left to right. The run
+/// keeps the interval it covers. Done before [`widen_runs`], which then sees the run as it
+/// will be.
+fn merge_runs_for_poppler(out: &mut [Sized], line: &[Pend]) {
+    if !line.iter().any(|p| p.rtl) {
+        return;
+    }
+    let mut chars = line_chars(out, line);
+    let n = chars.len();
+    let mut changed = vec![false; n];
+    // Parts of a run: characters going left to right.
+    let mut i = 0;
+    while i < n {
+        if !run_char(&chars[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < n && run_char(&chars[i]) {
+            i += 1;
+        }
+        // Parts: (first, end, x0, x1).
+        let mut parts: Vec<(usize, usize, f64, f64)> = Vec::new();
+        for k in start..i {
+            let c = &chars[k];
+            match parts.last_mut() {
+                Some(part) if c.x0 >= chars[k - 1].x0 - 0.01 => {
+                    part.1 = k + 1;
+                    part.2 = part.2.min(c.x0);
+                    part.3 = part.3.max(c.x1);
+                }
+                _ => parts.push((k, k + 1, c.x0, c.x1)),
+            }
+        }
+        let leftwards = parts.windows(2).all(|w| {
+            let em = chars[w[0].0].size;
+            w[1].3 <= w[0].2 + 0.3 * em && w[1].2 < w[0].2 - 0.1 * em
+        });
+        if parts.len() > 1 && leftwards {
+            let mut x = parts.iter().map(|p| p.2).fold(f64::MAX, f64::min);
+            for (first, end, x0, x1) in parts {
+                let shift = x - x0;
+                for k in first..end {
+                    let c = &mut chars[k];
+                    c.x0 += shift;
+                    c.x1 += shift;
+                    c.b0 += shift;
+                    c.b1 += shift;
+                    changed[k] = true;
+                }
+                x += x1 - x0;
+            }
+        }
+    }
+    write_back(out, &chars, &changed);
 }
 
 /// How viewers group a character with its neighbours: PDFium and pdf.js reorder text by bidi
@@ -702,6 +984,8 @@ fn slots(item: &TextItem) -> Vec<Slot> {
                 left: l,
                 width: w,
                 pad: !rtl && is_arabic_number(ch),
+                rise: 0.0,
+                grow: (0.0, 0.0),
             });
             edge = if rtl { edge - w } else { edge + w };
         }
@@ -880,9 +1164,9 @@ impl Rebuild<'_> {
             glyphs.push(Glyph {
                 id,
                 x_advance: Em::new((next - cursor) / size),
-                x_offset: Em::new((s.left - origin - cursor) / size),
+                x_offset: Em::new((s.left - s.grow.0 - origin - cursor) / size),
                 y_advance: Em::zero(),
-                y_offset: Em::zero(),
+                y_offset: Em::new(s.rise / size),
                 range: start..end,
                 span,
             });
