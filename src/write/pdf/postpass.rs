@@ -874,7 +874,9 @@ fn layer_object(toks: &[Tok], layer: &Layer, alternate: &mut bool) -> Option<Vec
                             out.extend_from_slice(b"Tm\n");
                             carry = 0.0;
                         }
-                        if mark || *adjust <= JOIN_LIMIT {
+                        // After a new text matrix pdf.js may join whatever the move (it
+                        // compares the pen with the matrix's origin): a new size always.
+                        if mark || *adjust <= JOIN_LIMIT || moved(k).is_some() {
                             *alternate = !*alternate;
                             out.extend_from_slice(sizes[*alternate as usize].as_bytes());
                         }
