@@ -97,7 +97,14 @@ pub fn prepare(doc: &PagedDocument) -> (PagedDocument, Outlines) {
         .map(|page| {
             let mut items = Vec::new();
             let mut glyphs = PageGlyphs::default();
-            collect_sized(&page.frame, 0, &mut items, &mut glyphs);
+            let mut visual = Vec::new();
+            let mut at = Walk {
+                out: &mut items,
+                glyphs: &mut glyphs,
+                visual: &mut visual,
+            };
+            collect_sized(&page.frame, 0, Point::zero(), &mut at);
+            finish_visual(&mut items, &mut visual);
             (items, glyphs)
         })
         .collect();
@@ -323,6 +330,7 @@ struct Sized {
 /// A layer item of the line [`collect_sized`] is reading: its index in the page's items, its
 /// left edge, whether it runs right to left, its position, whether the typst item it comes
 /// from has a letter or digit.
+#[derive(Clone)]
 struct Pend {
     index: usize,
     x: f64,
@@ -334,17 +342,25 @@ struct Pend {
 /// Pass 1 over a frame: what [`Sized`] says of each convertible text item, and the glyphs
 /// they draw. Lines are found as [`Rebuild::frame`] finds them, and each is put in logical
 /// order and finished by [`finish_line`].
-fn collect_sized(frame: &Frame, depth: usize, out: &mut Vec<Sized>, glyphs: &mut PageGlyphs) {
+fn collect_sized(frame: &Frame, depth: usize, offset: Point, at: &mut Walk) {
     let mut line: Vec<Pend> = Vec::new();
     for (pos, item) in frame.items() {
         if ends_line(item, *pos, line.first().map(|p| p.pos)) {
-            finish_line(out, &mut line);
+            finish_line(at.out, &mut line, offset, at.visual);
         }
         match item {
             FrameItem::Group(g) if depth < MAX_GROUP_DEPTH => {
-                collect_sized(&g.frame, depth + 1, out, glyphs)
+                if g.transform.is_identity() {
+                    collect_sized(&g.frame, depth + 1, offset + *pos, at);
+                } else {
+                    // Page positions are unknown inside: its lines are cut on their own.
+                    finish_visual(at.out, at.visual);
+                    collect_sized(&g.frame, depth + 1, offset + *pos, at);
+                    finish_visual(at.out, at.visual);
+                }
             }
             FrameItem::Text(t) if convertible(t) => {
+                let (out, glyphs) = (&mut *at.out, &mut *at.glyphs);
                 let index = font_number(&mut glyphs.fonts, &t.font);
                 for g in &t.glyphs {
                     if glyphs.seen.insert((index, g.id)) {
@@ -374,7 +390,27 @@ fn collect_sized(frame: &Frame, depth: usize, out: &mut Vec<Sized>, glyphs: &mut
             _ => {}
         }
     }
-    finish_line(out, &mut line);
+    finish_line(at.out, &mut line, offset, at.visual);
+}
+
+/// What [`collect_sized`] writes to: the page's items, its glyphs, and the visual line being
+/// read (see [`finish_visual`]).
+struct Walk<'a> {
+    out: &'a mut Vec<Sized>,
+    glyphs: &'a mut PageGlyphs,
+    visual: &'a mut Vec<Pend>,
+}
+
+/// Cut the visual line `visual` for poppler (see [`cut_lines_for_poppler`]). A visual line is
+/// made of the lines of one or more frames on one baseline (typst may set part of a line in a
+/// group of its own), positions on the page: poppler sees the whole line.
+fn finish_visual(out: &mut [Sized], visual: &mut Vec<Pend>) {
+    if visual.is_empty() {
+        return;
+    }
+    order(visual);
+    cut_lines_for_poppler(out, visual);
+    visual.clear();
 }
 
 /// Whether `item` (at `pos`) ends the line whose first layer item is at `first`: both passes of
@@ -400,7 +436,7 @@ fn ends_line(item: &FrameItem, pos: Point, first: Option<Point>) -> bool {
 /// (`2017` and the comma after it, a mark and a colon from another font), so that
 /// [`super::postpass`] keeps the run in one text object; widen the end glyphs of
 /// left-to-right runs (see [`widen_runs`]).
-fn finish_line(out: &mut [Sized], line: &mut Vec<Pend>) {
+fn finish_line(out: &mut [Sized], line: &mut Vec<Pend>, offset: Point, visual: &mut Vec<Pend>) {
     if line.is_empty() {
         return;
     }
@@ -437,8 +473,22 @@ fn finish_line(out: &mut [Sized], line: &mut Vec<Pend>) {
     }
     merge_runs_for_poppler(out, line);
     widen_runs(out, line);
-    cut_lines_for_poppler(out, line);
-    line.clear();
+    // The line joins the visual line it is on, in page positions.
+    for p in line.drain(..) {
+        let pos = p.pos + offset;
+        let size = out[p.index].size;
+        let other = visual
+            .first()
+            .is_some_and(|f| (f.pos.y - pos.y).to_pt().abs() > LINE_TOLERANCE * size);
+        if other {
+            finish_visual(out, visual);
+        }
+        visual.push(Pend {
+            x: p.x + offset.x.to_pt(),
+            pos,
+            ..p
+        });
+    }
 }
 
 /// pdfminer puts two characters that follow each other in the content stream on one line only
