@@ -14,7 +14,9 @@
 //!   and pdf.js read a right-to-left text object as visual order and reverse it; pdf.js also
 //!   joins a mark, or a character closer than a fifth of an em, to the item before, so there
 //!   the font size alternates by a ten-thousandth (pdf.js starts a new item when the size
-//!   changes).
+//!   changes). A layer item whose characters sit at more than one height (the text layer's
+//!   cuts for poppler) comes with a text matrix per height: it is kept before the character
+//!   it moves, which starts a text object and a size of its own.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};

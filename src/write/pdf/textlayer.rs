@@ -10,7 +10,10 @@
 //! tags that text with the paragraph's structure element. The visible glyphs become one marker
 //! shape per text item (typst tags it as an artifact), and [`Outlines`] says which glyph goes
 //! where: [`super::postpass::finish`] draws them as shared outlines in the marker's place, so
-//! extractors see only the logical layer.
+//! extractors see only the logical layer. Right-to-left lines are cut for poppler after every
+//! left-to-right run (see [`cut_lines_for_poppler`]): a stretched glyph box ends poppler's line
+//! and the fragments are raised by hundredths of a point (glyph `y_offset`s, which krilla
+//! writes as a new text matrix).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
