@@ -178,20 +178,18 @@ fn seed_copies_back_in_every_extractor() {
     let failed = check(&s, &[]);
     assert_eq!(s.by.len(), 6, "six extractors");
     assert!(failed.is_empty(), "below target: {failed:?}");
-    // Spaces between words: PDFium meets the target (and MuPDF and pdfminer, which the issue
-    // does not ask for); poppler puts a number's neighbouring
-    // space and punctuation inside its left-to-right embedding (its own reordering of the
-    // line), and pdf.js makes spaces only from gaps in the text's flow, which a logical
-    // right-to-left layer never has (see the README). Held to floors.
+    // Spaces between words: poppler and PDFium meet the target (and both MuPDFs and pdfminer,
+    // which the issue does not ask for); pdf.js makes spaces only from gaps in the text's
+    // flow, which a logical right-to-left layer never has (see the README): held to a floor.
     let words = |ex: &str| s.by.iter().find(|(e, _)| e == ex).map_or(0.0, |(_, v)| v.2);
-    for ex in ["pdfium", "mutool", "pdfminer"] {
+    for ex in ["pdftotext", "pdfium", "mutool", "pdfminer", "pymupdf"] {
         assert!(words(ex) >= 0.90, "{ex} words {}", words(ex));
     }
-    for (ex, floor) in [("pdftotext", 0.53), ("pdfjs", 0.0)] {
-        if words(ex) < 0.90 {
-            eprintln!("KNOWN GAP: {ex} words {:.3}, the target is 0.90", words(ex));
-        }
-        assert!(words(ex) >= floor, "{ex} words {} below {floor}", words(ex));
+    if words("pdfjs") < 0.90 {
+        eprintln!(
+            "KNOWN GAP: pdfjs words {:.3}, the target is 0.90",
+            words("pdfjs")
+        );
     }
 }
 
@@ -202,13 +200,32 @@ fn vowelled_text_copies_back() {
     let Some(s) = measure(&out, &sources_of(book.path())) else {
         return;
     };
-    // The corpus: 4,342 words of Quran (verse markers ﴿١﴾ and ۝١), hadith and poetry. MuPDF (both),
-    // PDFium and pdfminer meet the target; the floors are the figures of the commit less 0.02:
-    // poppler reorders a line's numbers and the brackets and spaces next to them itself,
-    // pdf.js drops U+06DD (a format character) and reverses the expansion of ﷺ.
-    let gaps = [("pdftotext", 0.76, 0.76), ("pdfjs", 0.92, 0.92)];
-    let failed = check(&s, &gaps);
+    // The corpus: 4,342 words of Quran (verse markers ﴿١﴾ and ۝١), hadith and poetry. All but
+    // pdf.js meet the target (poppler once its lines are cut after numbers); pdf.js drops
+    // U+06DD (a format character) and reverses the expansion of ﷺ: held to the figure of the
+    // commit less 0.02.
+    let failed = check(&s, &[("pdfjs", 0.92, 0.92)]);
     assert!(failed.is_empty(), "below target: {failed:?}");
+    let spaced = |ex: &str| s.by.iter().find(|(e, _)| e == ex).map_or(0.0, |(_, v)| v.2);
+    assert!(
+        spaced("pdfium") >= 0.90,
+        "pdfium words {}",
+        spaced("pdfium")
+    );
+    // poppler's line must end right after a number, so a copy breaks `﴿١﴾` into `﴿١` and `﴾`,
+    // and it reads `ٱلسَّعِيرِ ۝١١` as `ٱلسَّعِيرِ١١۝` (the number first, no space): held to
+    // the figure of the commit less 0.02.
+    if spaced("pdftotext") < 0.90 {
+        eprintln!(
+            "KNOWN GAP: pdftotext words {:.3}, the target is 0.90",
+            spaced("pdftotext")
+        );
+    }
+    assert!(
+        spaced("pdftotext") >= 0.78,
+        "pdftotext words {}",
+        spaced("pdftotext")
+    );
     let words = sources_of(book.path())
         .iter()
         .map(|p| {
@@ -221,39 +238,83 @@ fn vowelled_text_copies_back() {
     assert!(words >= 3000, "the vowelled corpus has {words} words");
 }
 
-/// Decode a (grey) PNG written by pdftoppm into one 8-bit sample a pixel.
-fn pixels(path: &Path) -> (u32, u32, Vec<u8>) {
-    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
-    let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    buf.truncate(info.buffer_size());
-    // One sample a pixel (pdftoppm may write grey as RGB): the first channel.
-    let channels = buf.len() / (info.width as usize * info.height as usize);
-    let grey = buf.iter().step_by(channels.max(1)).copied().collect();
-    (info.width, info.height, grey)
-}
-
-/// Pixels of `a` that differ by more than a quarter of the grey scale from every pixel of
-/// `b` in their 3×3 neighbourhood, and the other way round: differences that a shift of up to
-/// a pixel (rounding, hinting, anti-aliasing) cannot explain.
-fn beyond_anti_aliasing(width: usize, a: &[u8], b: &[u8]) -> usize {
-    let height = a.len() / width;
-    let far = |x: &[u8], y: &[u8], i: usize| {
-        let (r, c) = (i / width, i % width);
-        let v = i32::from(x[i]);
-        for dr in r.saturating_sub(1)..=(r + 1).min(height - 1) {
-            for dc in c.saturating_sub(1)..=(c + 1).min(width - 1) {
-                if (v - i32::from(y[dr * width + dc])).abs() <= 64 {
+/// Whether `text` holds `words` in order from some position: each word's characters with
+/// nothing but whitespace between them, and whitespace between every two words.
+fn holds_words(text: &str, words: &[&str]) -> bool {
+    let t: Vec<char> = text.chars().collect();
+    let Some(first) = words.first().and_then(|w| w.chars().next()) else {
+        return true;
+    };
+    let skip = |mut i: usize| {
+        while i < t.len() && t[i].is_whitespace() {
+            i += 1;
+        }
+        i
+    };
+    (0..t.len()).filter(|&i| t[i] == first).any(|mut i| {
+        for (k, w) in words.iter().enumerate() {
+            if k > 0 {
+                if i >= t.len() || !t[i].is_whitespace() {
                     return false;
                 }
+                i = skip(i);
+            }
+            for (j, c) in w.chars().enumerate() {
+                if j > 0 {
+                    i = skip(i);
+                }
+                if i >= t.len() || t[i] != c {
+                    return false;
+                }
+                i += 1;
             }
         }
         true
-    };
-    (0..a.len())
-        .filter(|&i| a[i] != b[i] && (far(a, b, i) || far(b, a, i)))
-        .count()
+    })
+}
+
+/// Arabic prose with numbers, percentages, a verse reference and verse markers, each line a
+/// paragraph.
+const NUMBERED_PROSE: [&str; 5] = [
+    "بلغ عدد السكان عام 2014 نحو 23 مليون نسمة، ثم تراجع إلى 17 مليونا عام 2020.",
+    "ارتفعت الأسعار 15% في عام 2017، ثم انخفضت بنسبة ٣٠٪ بعد ذلك.",
+    "قال تعالى: ﴿إِنَّ اللَّهَ مَعَ الصَّابِرِينَ﴾ [البقرة: 153]، وهي الآية ١٥٣ من السورة.",
+    "﴿الْحَمْدُ لِلَّهِ رَبِّ الْعَالَمِينَ ﴿٢﴾ الرَّحْمَٰنِ الرَّحِيمِ ﴿٣﴾ مَالِكِ يَوْمِ الدِّينِ ﴿٤﴾",
+    "صدر الجزء 14 من السلسلة في 12 صفحة، وفيه 3 فصول.",
+];
+
+/// poppler reorders a right-to-left line itself and, after a number, takes the space and
+/// punctuation next to it into the number's left-to-right embedding (`عام  2014ثم`); the
+/// layer cuts its lines after numbers so that it cannot (see the README). Every sentence comes
+/// back from `pdftotext` in order, with a space or a line break between every two words and
+/// none where the source has none, but for line breaks inside a word after a number (`١٥٣` and
+/// the `]،` after it).
+#[test]
+fn poppler_reads_numbers_in_arabic_prose_in_order() {
+    if !require_tool("pdftotext", &["-v"], "apt-get install poppler-utils") {
+        return;
+    }
+    let md = format!(
+        "---\ntitle: أرقام\npart: 1\nlang: ar\n---\n\n{}\n",
+        NUMBERED_PROSE.join("\n\n")
+    );
+    let book = book_with(&[("part-1.md", md.as_bytes())]);
+    let pdf = build(book.path(), "pdf", None).join("book.pdf");
+    let text = run_tool("pdftotext", &["-enc", "UTF-8", pdf.to_str().unwrap(), "-"]);
+    // poppler marks embeddings with bidi controls (U+202A…U+202C), and the layer keeps the
+    // LRMs typst sets around a Latin run: not text.
+    let text: String = text
+        .chars()
+        .filter(|c| !matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}'))
+        .collect();
+    let missing: Vec<&str> = NUMBERED_PROSE
+        .into_iter()
+        .filter(|s| !holds_words(&text, &s.split_whitespace().collect::<Vec<_>>()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "not in order from pdftotext: {missing:#?}\n--- pdftotext:\n{text}"
+    );
 }
 
 #[test]
@@ -276,44 +337,7 @@ fn renders_match_native_output() {
         Some("[pdf]\ntext-layer = \"native\"\n"),
     )
     .join("book.pdf");
-    let dir = tempfile::tempdir().unwrap();
-    for (pdf, name) in [(&a, "a"), (&b, "b")] {
-        run_tool(
-            "pdftoppm",
-            &[
-                "-r",
-                "150",
-                "-gray",
-                "-png",
-                pdf.to_str().unwrap(),
-                dir.path().join(name).to_str().unwrap(),
-            ],
-        );
-    }
-    let mut renders: Vec<PathBuf> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with("a-"))
-        .collect();
-    renders.sort();
-    assert!(!renders.is_empty());
-    let (mut differ, mut total, mut beyond) = (0usize, 0usize, 0usize);
-    for ra in renders {
-        let name = ra
-            .file_name()
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .replacen("a-", "b-", 1);
-        let (wa, ha, pa) = pixels(&ra);
-        let (wb, hb, pb) = pixels(&dir.path().join(name));
-        assert_eq!((wa, ha), (wb, hb), "page sizes differ");
-        total += pa.len();
-        differ += pa.iter().zip(&pb).filter(|(x, y)| x != y).count();
-        beyond += beyond_anti_aliasing(wa as usize, &pa, &pb);
-    }
-    let share = differ as f64 / total as f64;
-    let real = beyond as f64 / total as f64;
+    let (share, real) = render_difference(&a, &b);
     eprintln!("pixels differing from native: {share:.5}; beyond anti-aliasing: {real:.6}");
     // poppler snaps a font's glyphs to its pixel grid and fills paths where they are, so
     // most edge pixels differ a little; a pixel that no neighbour of the other render comes

@@ -244,3 +244,88 @@ pub fn puppeteer_and_chromium() -> Option<PathBuf> {
     };
     require_tool("chromium", &["--version"], "apt-get install chromium").then_some(puppeteer)
 }
+
+/// Decode a (grey) PNG written by pdftoppm into one 8-bit sample a pixel.
+pub fn pixels(path: &Path) -> (u32, u32, Vec<u8>) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    buf.truncate(info.buffer_size());
+    // One sample a pixel (pdftoppm may write grey as RGB): the first channel.
+    let channels = buf.len() / (info.width as usize * info.height as usize);
+    let grey = buf.iter().step_by(channels.max(1)).copied().collect();
+    (info.width, info.height, grey)
+}
+
+/// Pixels of `a` that differ by more than a quarter of the grey scale from every pixel of
+/// `b` in their 3×3 neighbourhood, and the other way round: differences that a shift of up to
+/// a pixel (rounding, hinting, anti-aliasing) cannot explain.
+pub fn beyond_anti_aliasing(width: usize, a: &[u8], b: &[u8]) -> usize {
+    let height = a.len() / width;
+    let far = |x: &[u8], y: &[u8], i: usize| {
+        let (r, c) = (i / width, i % width);
+        let v = i32::from(x[i]);
+        for dr in r.saturating_sub(1)..=(r + 1).min(height - 1) {
+            for dc in c.saturating_sub(1)..=(c + 1).min(width - 1) {
+                if (v - i32::from(y[dr * width + dc])).abs() <= 64 {
+                    return false;
+                }
+            }
+        }
+        true
+    };
+    (0..a.len())
+        .filter(|&i| a[i] != b[i] && (far(a, b, i) || far(b, a, i)))
+        .count()
+}
+
+/// Render the PDFs `a` and `b` at 150 dpi in grey (`pdftoppm`) and compare them page by page
+/// (they must have the same pages): the share of pixels that differ at all, and the share
+/// that differ beyond anti-aliasing ([`beyond_anti_aliasing`]).
+pub fn render_difference(a: &Path, b: &Path) -> (f64, f64) {
+    let dir = tempfile::tempdir().unwrap();
+    for (pdf, name) in [(a, "a"), (b, "b")] {
+        run_tool(
+            "pdftoppm",
+            &[
+                "-r",
+                "150",
+                "-gray",
+                "-png",
+                pdf.to_str().unwrap(),
+                dir.path().join(name).to_str().unwrap(),
+            ],
+        );
+    }
+    let mut renders: Vec<PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with("a-"))
+        .collect();
+    renders.sort();
+    assert!(!renders.is_empty(), "pdftoppm rendered no page");
+    let (mut differ, mut total, mut beyond) = (0usize, 0usize, 0usize);
+    for ra in renders {
+        let name = ra
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .replacen("a-", "b-", 1);
+        let rb = dir.path().join(name);
+        assert!(
+            rb.exists(),
+            "{} has fewer pages than {}",
+            b.display(),
+            a.display()
+        );
+        let (wa, ha, pa) = pixels(&ra);
+        let (wb, hb, pb) = pixels(&rb);
+        assert_eq!((wa, ha), (wb, hb), "page sizes differ");
+        total += pa.len();
+        differ += pa.iter().zip(&pb).filter(|(x, y)| x != y).count();
+        beyond += beyond_anti_aliasing(wa as usize, &pa, &pb);
+    }
+    (differ as f64 / total as f64, beyond as f64 / total as f64)
+}

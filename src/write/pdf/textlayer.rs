@@ -684,9 +684,6 @@ fn cut_lines_for_poppler(out: &mut [Sized], line: &[Pend]) {
     let mut chars = line_chars(out, line);
     let n = chars.len();
     let mut changed = vec![false; n];
-    if LAY_AYAH_NUMBERS {
-        lay_ayah_numbers(&mut chars, &mut changed);
-    }
     // The cuts: after the last character `i` of a run whose successor is neutral, when a
     //    visible character follows further left.
     let mut cuts: Vec<usize> = Vec::new();
@@ -758,78 +755,6 @@ fn cut_lines_for_poppler(out: &mut [Sized], line: &[Pend]) {
         }
     }
     write_back(out, &chars, &changed);
-}
-
-/// Whether [`lay_ayah_numbers`] runs. Off: on the vowelled corpus it takes poppler from
-/// 0.975 / 0.972 / 0.798 to 0.993 / 0.990 / 0.820 (letters / exact / words), but PyMuPDF's
-/// words from 0.735 to 0.721 (MuPDF 1.28 puts ۝ on a line of its own); the cause is not
-/// found yet.
-const LAY_AYAH_NUMBERS: bool = false;
-
-/// How far (pt) each digit of an ayah number sits right of the one before, so that poppler,
-/// which orders words by their left edge, keeps them in order.
-const AYAH_STACK: f64 = 0.02;
-
-/// The gap (em) kept between the ornament ۝ and the word before it, where a space separates
-/// them.
-const AYAH_GAP: f64 = 0.06;
-
-/// The end-of-ayah ornament ۝ (U+06DD, right to left to poppler) encloses its number, whose
-/// digits the layer stacks at the ornament's right edge: poppler reads the number first. The
-/// digits move to the ornament's left edge (keeping their stack, each [`AYAH_STACK`] further
-/// right) and the ornament's box becomes the rest of its extent, so poppler reads `۝١٢`.
-fn lay_ayah_numbers(chars: &mut [LineChar], changed: &mut [bool]) {
-    let n = chars.len();
-    let digit = |c: &LineChar| c.ty == Poppler::Num && c.ch.is_numeric();
-    let mut i = 0;
-    while i + 1 < n {
-        if chars[i].ch != '\u{06DD}' || !digit(&chars[i + 1]) {
-            i += 1;
-            continue;
-        }
-        let mut end = i + 1;
-        while end < n && digit(&chars[end]) {
-            end += 1;
-        }
-        let em = chars[i].size;
-        let (a0, b0) = (chars[i].b0, chars[i].b1);
-        let dmin = chars[i + 1..end]
-            .iter()
-            .map(|c| c.b0)
-            .fold(f64::MAX, f64::min);
-        let dmax = chars[i + 1..end]
-            .iter()
-            .map(|c| c.b1)
-            .fold(f64::MIN, f64::max);
-        for (k, c) in chars[i + 1..end].iter_mut().enumerate() {
-            let shift = a0 - dmin + k as f64 * AYAH_STACK;
-            c.x0 += shift;
-            c.x1 += shift;
-            c.b0 += shift;
-            c.b1 += shift;
-        }
-        changed[i + 1..end].fill(true);
-        let dend = a0 + (dmax - dmin) + (end - i - 1) as f64 * AYAH_STACK;
-        let gap = if i > 0 && chars[i - 1].ch.is_whitespace() {
-            AYAH_GAP * em
-        } else {
-            0.0
-        };
-        // The word before (the previous visible character) bounds it on the right.
-        let prev = (0..i).rev().find(|&p| !chars[p].ch.is_whitespace());
-        let right = match prev {
-            Some(p) if chars[p].b0 > a0 => b0.min(chars[p].b0) - gap,
-            _ => b0 - gap,
-        };
-        let left = (dend + 0.01).min(right - 0.05 * em);
-        // Only the box changes: the pen still ends at the ornament's left edge, where the
-        // digits now start (MuPDF starts a new line where the pen goes back).
-        let c = &mut chars[i];
-        c.b0 = left;
-        c.b1 = right;
-        changed[i] = true;
-        i = end;
-    }
 }
 
 /// Whether `c` belongs to a run poppler reads left to right: an L or number character that
