@@ -18,7 +18,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use typst::foundations::Bytes;
-use typst::layout::{Abs, Em, Frame, FrameItem, GroupItem, Point, Ratio, Size, Transform};
+use typst::layout::{Abs, Dir, Em, Frame, FrameItem, GroupItem, Point, Ratio, Size, Transform};
 use typst::model::Document;
 use typst::syntax::Span;
 use typst::text::{Font, FontInstance, FontVariations, Glyph, TextItem};
@@ -333,7 +333,8 @@ struct Sized {
 
 /// A layer item of the line [`collect_sized`] is reading: its index in the page's items, its
 /// left edge, whether it runs right to left, its position, whether the typst item it comes
-/// from has a letter or digit.
+/// from has a letter or digit, whether it has a letter, whether its language is written right
+/// to left.
 #[derive(Clone)]
 struct Pend {
     index: usize,
@@ -341,6 +342,8 @@ struct Pend {
     rtl: bool,
     pos: Point,
     strong: bool,
+    letters: bool,
+    lang_rtl: bool,
 }
 
 /// Pass 1 over a frame: what [`Sized`] says of each convertible text item, and the glyphs
@@ -381,6 +384,8 @@ fn collect_sized(frame: &Frame, depth: usize, offset: Point, at: &mut Walk) {
                         rtl: is_rtl(t),
                         pos: *pos,
                         strong: t.text.chars().any(char::is_alphanumeric),
+                        letters: t.text.chars().any(char::is_alphabetic),
+                        lang_rtl: t.lang.dir() == Dir::RTL,
                     });
                 }
                 out.push(Sized {
@@ -678,7 +683,7 @@ struct LineChar {
 ///
 /// Only lines with right-to-left items are cut; the characters stay the source's.
 fn cut_lines_for_poppler(out: &mut [Sized], line: &[Pend]) {
-    if !line.iter().any(|p| p.rtl) {
+    if !line_rtl(line) {
         return;
     }
     let mut chars = line_chars(out, line);
@@ -808,7 +813,7 @@ fn write_back(out: &mut [Sized], chars: &[LineChar], changed: &[bool]) {
 /// keeps the interval it covers. Done before [`widen_runs`], which then sees the run as it
 /// will be.
 fn merge_runs_for_poppler(out: &mut [Sized], line: &[Pend]) {
-    if !line.iter().any(|p| p.rtl) {
+    if !line_rtl(line) {
         return;
     }
     let mut chars = line_chars(out, line);
@@ -928,34 +933,75 @@ fn is_rtl(item: &TextItem) -> bool {
 /// position, item, slots).
 type Pending = Vec<(usize, Point, TextItem, Vec<Slot>)>;
 
-/// Put the layer items of a line in logical order (see [`Rebuild::flush`]).
+/// Whether a line runs right to left: it has right-to-left items and most of its items are in
+/// a language written right to left. A paragraph's items all carry its language (a Latin run
+/// in Arabic text is Arabic to typst, an Arabic word in an English note English), so an
+/// English note keeps its Arabic words in a left-to-right line.
+fn line_rtl(line: &[Pend]) -> bool {
+    line.iter().any(|p| p.rtl) && 2 * line.iter().filter(|p| p.lang_rtl).count() >= line.len()
+}
+
+/// Put the layer items of a line in logical order (see [`Rebuild::flush`]): in the line's
+/// direction, each run of items set against it reversed.
+///
+/// In a right-to-left line such a run is the items between two right-to-left ones (numbers,
+/// Latin words and what separates them); neutrals at its ends take the line's direction (rule
+/// N2), and so does a neutral item between two runs of which one is a number: a number after
+/// Arabic text is an Arabic number to the bidi algorithm, and a neutral next to it is not part
+/// of a left-to-right run (`100 Mbps` is set `Mbps 100`, `2024-03-15` as `15-03-2024`; typst
+/// sets such a neutral in an item of its own). In a left-to-right line (an English note) the
+/// run is the right-to-left items with the numbers and neutrals between them (rule N1).
 fn order(pending: &mut [Pend]) {
-    if pending.iter().any(|p| p.rtl) {
+    let rtl = line_rtl(pending);
+    if rtl {
         pending.sort_by(|a, b| b.x.total_cmp(&a.x));
-        let mut i = 0;
-        while i < pending.len() {
-            if pending[i].rtl {
-                i += 1;
-                continue;
-            }
-            let mut start = i;
-            while i < pending.len() && !pending[i].rtl {
-                i += 1;
-            }
-            // Neutrals (punctuation, spaces) set apart from the run's letters at its ends sit
-            // between it and right-to-left text, so they take the line's direction (rule N2).
-            let neutral = |p: &Pend| !p.strong;
-            let mut end = i;
-            while start < end && neutral(&pending[start]) {
-                start += 1;
-            }
-            while end > start && neutral(&pending[end - 1]) {
-                end -= 1;
-            }
-            pending[start..end].reverse();
-        }
     } else {
         pending.sort_by(|a, b| a.x.total_cmp(&b.x));
+    }
+    let against = |p: &Pend| p.rtl != rtl;
+    let neutral = |p: &Pend| !p.strong;
+    let number = |p: &Pend| p.strong && !p.letters;
+    let n = pending.len();
+    let mut i = 0;
+    while i < n {
+        if !against(&pending[i]) {
+            i += 1;
+            continue;
+        }
+        let mut start = i;
+        let mut end = i + 1;
+        let mut j = i + 1;
+        while j < n {
+            if against(&pending[j]) {
+                end = j + 1;
+            } else if rtl || pending[j].letters {
+                break;
+            }
+            j += 1;
+        }
+        i = end;
+        while start < end && neutral(&pending[start]) {
+            start += 1;
+        }
+        while end > start && neutral(&pending[end - 1]) {
+            end -= 1;
+        }
+        // Pieces of the run, split at neutrals next to a number (right-to-left lines).
+        let mut from = start;
+        for k in start..end {
+            let split = rtl
+                && k > start
+                && k + 1 < end
+                && neutral(&pending[k])
+                && pending[k - 1].strong
+                && pending[k + 1].strong
+                && (number(&pending[k - 1]) || number(&pending[k + 1]));
+            if split {
+                pending[from..k].reverse();
+                from = k + 1;
+            }
+        }
+        pending[from..end].reverse();
     }
 }
 
@@ -1435,5 +1481,114 @@ impl ttf_parser::OutlineBuilder for PathOut {
     }
     fn close(&mut self) {
         self.items.push((3, [0.0; 6]));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A layer item for [`order`]: its text, its left edge, whether it runs right to left,
+    /// and its paragraph's language.
+    fn pend(text: &str, x: f64, rtl: bool, lang_rtl: bool) -> (Pend, String) {
+        let p = Pend {
+            index: 0,
+            x,
+            rtl,
+            pos: Point::zero(),
+            strong: text.chars().any(char::is_alphanumeric),
+            letters: text.chars().any(char::is_alphabetic),
+            lang_rtl,
+        };
+        (p, text.to_owned())
+    }
+
+    /// The items of a line, given left to right as typst sets them, in [`order`]'s order.
+    fn logical(visual: &[(&str, bool)], lang_rtl: bool) -> Vec<String> {
+        let items: Vec<(Pend, String)> = visual
+            .iter()
+            .enumerate()
+            .map(|(k, (t, rtl))| pend(t, k as f64 * 10.0, *rtl, lang_rtl))
+            .collect();
+        let mut line: Vec<Pend> = items.iter().map(|i| i.0.clone()).collect();
+        for (k, p) in line.iter_mut().enumerate() {
+            p.index = k;
+        }
+        order(&mut line);
+        line.iter().map(|p| items[p.index].1.clone()).collect()
+    }
+
+    #[test]
+    fn a_latin_word_and_its_number_stay_one_run_in_arabic() {
+        // يعمل على macOS 14 و: typst sets «macOS 14» left to right as one run.
+        let got = logical(
+            &[
+                ("و ", true),
+                ("\u{200E}macOS\u{200E}", false),
+                (" 14", false),
+                ("يعمل على ", true),
+            ],
+            true,
+        );
+        assert_eq!(got, ["يعمل على ", "\u{200E}macOS\u{200E}", " 14", "و "]);
+    }
+
+    #[test]
+    fn a_number_and_a_latin_word_apart_keep_the_line_order() {
+        // سرعة الاتصال 100 Mbps فقط: the number is Arabic to the bidi algorithm, the space
+        // between it and the word right to left: set «فقط Mbps 100 الاتصال».
+        let got = logical(
+            &[
+                ("فقط.", true),
+                ("\u{200E}Mbps\u{200E}", false),
+                (" ", false),
+                ("100", false),
+                ("سرعة الاتصال ", true),
+            ],
+            true,
+        );
+        assert_eq!(
+            got,
+            ["سرعة الاتصال ", "100", " ", "\u{200E}Mbps\u{200E}", "فقط."]
+        );
+        // صدر في 2024-03-15 رسميًا, set «رسميًا 15-03-2024 صدر في».
+        let got = logical(
+            &[
+                ("رسميًا", true),
+                ("15", false),
+                ("-", false),
+                ("03", false),
+                ("-", false),
+                ("2024", false),
+                ("صدر في ", true),
+            ],
+            true,
+        );
+        assert_eq!(got, ["صدر في ", "2024", "-", "03", "-", "15", "رسميًا"]);
+    }
+
+    #[test]
+    fn an_english_note_keeps_its_arabic_words_in_a_left_to_right_line() {
+        let got = logical(
+            &[
+                ("The word ", false),
+                ("سلام", true),
+                (" means peace.", false),
+            ],
+            false,
+        );
+        assert_eq!(got, ["The word ", "سلام", " means peace."]);
+        // An Arabic phrase with a number inside, set right to left within the English line.
+        let got = logical(
+            &[
+                ("He wrote ", false),
+                ("صفحة", true),
+                ("١٢", false),
+                ("كتاب ", true),
+                (" twice.", false),
+            ],
+            false,
+        );
+        assert_eq!(got, ["He wrote ", "كتاب ", "١٢", "صفحة", " twice."]);
     }
 }
