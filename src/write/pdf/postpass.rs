@@ -38,6 +38,36 @@ const JOIN_LIMIT: f64 = 300.0;
 /// left: smaller ones are the rounding of the layer font's widths (to 1/50 em).
 const BACKWARD: f64 = 30.0;
 
+/// The precision of the layer's `TJ` adjustments, in thousandths of an em: a fiftieth of an
+/// em, the step of the layer font's widths (a fifth of a point at text sizes; extractors need
+/// no finer positions; exact ones made the file 0.1× of native larger). Each adjustment inside a word is
+/// rounded on its own, so a word that recurs writes the same bytes (the page streams compress
+/// better); the rounding of a word is made up at the next word's start, so it never adds up
+/// beyond a word (see [`Rounding`]).
+const ADJUST_STEP: f64 = 20.0;
+
+/// The rounding of a layer item's `TJ` adjustments (see [`ADJUST_STEP`]).
+#[derive(Default)]
+struct Rounding {
+    /// How far the written positions are behind the exact ones (thousandths of an em).
+    behind: f64,
+}
+
+impl Rounding {
+    /// The adjustment to write for the exact `adjust` before a glyph; at a word's start
+    /// (`word_start`) the rounding so far is made up.
+    fn write(&mut self, adjust: f64, word_start: bool) -> f64 {
+        let exact = if word_start {
+            adjust + self.behind
+        } else {
+            adjust
+        };
+        let written = (exact / ADJUST_STEP).round() * ADJUST_STEP;
+        self.behind = if word_start { 0.0 } else { self.behind } + exact - written;
+        written
+    }
+}
+
 /// Finish the archival PDF: see the module documentation. `outlines` are the glyphs
 /// [`super::textlayer::prepare`] took out of the frames. Returns the new file; adds the time
 /// of each step to `timings` (for `--timings`).
@@ -837,10 +867,24 @@ fn layer_object(toks: &[Tok], layer: &Layer, alternate: &mut bool) -> Option<Vec
     let sizes = [size, size * ALTERNATE_SIZE].map(|s| format!("/{name} {} Tf", number(s, 5)));
     let mut out = Vec::new();
     let mut shown = false;
+    // The origin of the text matrix in force, when it is one of krilla's (`1 0 0 -1 x y`).
+    let mut matrix: Option<(f64, f64)> = None;
+    // The rounding of the adjustments written so far.
+    let mut rounding = Rounding::default();
     for (op, args) in &ops {
         match *op {
             // Set again for each run of glyphs krilla starts: written with the glyphs.
             b"Tr" | b"Tf" | b"Tm" if rtl && shown => continue,
+            b"Tm" => {
+                matrix = origin(args);
+                rounding = Rounding::default();
+                match matrix {
+                    Some((x, y)) => out.extend_from_slice(
+                        format!("1 0 0 -1 {} {} Tm", number(x, 3), number(y, 3)).as_bytes(),
+                    ),
+                    None => write_op(&mut out, op, args),
+                }
+            }
             b"Tr" => out.extend_from_slice(b"3 Tr"),
             b"Tf" if rtl => {
                 // A right-to-left item starts a new pdf.js item whatever came before.
@@ -852,9 +896,7 @@ fn layer_object(toks: &[Tok], layer: &Layer, alternate: &mut bool) -> Option<Vec
                     continue;
                 }
                 shown = true;
-                // Adjustments are written in whole thousandths of an em (a hundredth of a
-                // point at text sizes), the rounding carried on so it never adds up.
-                let mut carry = 0.0;
+                // Adjustments are written in steps of ADJUST_STEP, the rounding carried on.
                 for (k, (adjust, g)) in glyphs.iter().enumerate() {
                     // pdf.js joins a mark to the item before it without looking where it is.
                     let mark = classes[k] == Class::Mark;
@@ -865,16 +907,31 @@ fn layer_object(toks: &[Tok], layer: &Layer, alternate: &mut bool) -> Option<Vec
                         out.extend_from_slice(b"]TJ");
                         if let Some(tm) = moved(k) {
                             // A raised run: its own text matrix (the adjustment before
-                            // its first glyph is relative to it).
+                            // its first glyph is relative to it), written as a move from
+                            // the last one (krilla's matrices are `1 0 0 -1 x y`).
                             out.push(b'\n');
-                            for t in tm {
-                                if let Tok::Num(n) = t {
-                                    out.extend_from_slice(n);
-                                    out.push(b' ');
+                            let next = origin(tm);
+                            match (matrix, next) {
+                                (Some((x0, y0)), Some((x1, y1))) => {
+                                    out.extend_from_slice(
+                                        format!("{} {} Td", number(x1 - x0, 3), number(y0 - y1, 3))
+                                            .as_bytes(),
+                                    );
+                                    matrix = next;
+                                }
+                                _ => {
+                                    for t in tm {
+                                        if let Tok::Num(n) = t {
+                                            out.extend_from_slice(n);
+                                            out.push(b' ');
+                                        }
+                                    }
+                                    out.extend_from_slice(b"Tm");
+                                    matrix = None;
                                 }
                             }
-                            out.extend_from_slice(b"Tm\n");
-                            carry = 0.0;
+                            out.push(b'\n');
+                            rounding = Rounding::default();
                         }
                         // After a new text matrix pdf.js may join whatever the move (it
                         // compares the pen with the matrix's origin): a new size always.
@@ -886,9 +943,8 @@ fn layer_object(toks: &[Tok], layer: &Layer, alternate: &mut bool) -> Option<Vec
                     if k == 0 || split {
                         out.push(b'[');
                     }
-                    let exact = adjust + carry;
-                    let written = exact.round();
-                    carry = exact - written;
+                    let word_start = k == 0 || classes[k - 1] == Class::Space;
+                    let written = rounding.write(*adjust, word_start);
                     if written != 0.0 {
                         integer(&mut out, written);
                     }
@@ -898,27 +954,82 @@ fn layer_object(toks: &[Tok], layer: &Layer, alternate: &mut bool) -> Option<Vec
                     out.extend_from_slice(b"]TJ");
                 }
             }
-            _ => {
+            b"TJ" => {
+                // Left to right: krilla's adjustments (the rounding of the layer font's
+                // widths) in steps of ADJUST_STEP.
+                let mut adjust = 0.0;
+                let mut after_space = true;
+                // Glyphs with nothing between them are written as one string.
+                let mut run: Vec<u8> = Vec::new();
                 for t in *args {
                     match t {
-                        Tok::Num(n) => out.extend_from_slice(n),
-                        Tok::Name(n) => {
-                            out.push(b'/');
-                            out.extend_from_slice(n);
+                        Tok::Num(n) => adjust += parse(n)?,
+                        Tok::Str(h) => {
+                            for g in h.chunks(2) {
+                                let written = rounding.write(adjust, after_space);
+                                if written != 0.0 {
+                                    if !run.is_empty() {
+                                        hex(&mut out, &run);
+                                        run.clear();
+                                    }
+                                    integer(&mut out, written);
+                                }
+                                run.extend_from_slice(g);
+                                adjust = 0.0;
+                                after_space = layer.class(g) == Class::Space;
+                            }
                         }
-                        Tok::Str(h) => hex(&mut out, h),
+                        Tok::Close if !run.is_empty() => {
+                            hex(&mut out, &run);
+                            run.clear();
+                            out.push(b']');
+                        }
                         Tok::Open => out.push(b'['),
                         Tok::Close => out.push(b']'),
-                        Tok::Op(_) => {}
+                        _ => return None,
                     }
-                    out.push(b' ');
                 }
-                out.extend_from_slice(op);
+                out.extend_from_slice(b"TJ");
             }
+            _ => write_op(&mut out, op, args),
         }
         out.push(b'\n');
     }
     Some(out)
+}
+
+/// The origin `(x, y)` of a text matrix `1 0 0 -1 x y` (krilla's, in a flipped page).
+fn origin(args: &[Tok]) -> Option<(f64, f64)> {
+    let n: Vec<f64> = args
+        .iter()
+        .map(|t| match t {
+            Tok::Num(n) => parse(n),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    match n.as_slice() {
+        [a, b, c, d, x, y] if *a == 1.0 && *b == 0.0 && *c == 0.0 && *d == -1.0 => Some((*x, *y)),
+        _ => None,
+    }
+}
+
+/// Write an operator with its operands as they were read.
+fn write_op(out: &mut Vec<u8>, op: &[u8], args: &[Tok]) {
+    for t in args {
+        match t {
+            Tok::Num(n) => out.extend_from_slice(n),
+            Tok::Name(n) => {
+                out.push(b'/');
+                out.extend_from_slice(n);
+            }
+            Tok::Str(h) => hex(out, h),
+            Tok::Open => out.push(b'['),
+            Tok::Close => out.push(b']'),
+            Tok::Op(_) => {}
+        }
+        out.push(b' ');
+    }
+    out.extend_from_slice(op);
 }
 
 /// Bytes a path of krilla's may consist of: numbers and the path operators `m l c v y h re`.
@@ -1132,7 +1243,7 @@ mod tests {
             "{out}"
         );
         assert!(
-            out.contains("[852<0002>]TJ") && out.contains("[982<0003>]TJ"),
+            out.contains("[860<0002>]TJ") && out.contains("[980<0003>]TJ"),
             "{out}"
         );
     }
@@ -1146,7 +1257,7 @@ mod tests {
         let d = b"BT 0 Tr/f0 11 Tf 1 0 0 -1 0 0 Tm[<0001>852<0002>982<0003>700<0004>]TJ\nET\n";
         let out = String::from_utf8(layer_text(d, &l)).unwrap();
         assert_eq!(out.matches("TJ").count(), 3, "{out}");
-        assert!(out.contains("[852<0002>982<0003>]TJ"), "{out}");
+        assert!(out.contains("[860<0002>980<0003>]TJ"), "{out}");
         let marks = b"BT 0 Tr/f0 11 Tf 1 0 0 -1 0 0 Tm[<0001>852<0002>90<0005>]TJ\nET\n";
         let out = String::from_utf8(layer_text(marks, &l)).unwrap();
         assert_eq!(out.matches("TJ").count(), 3, "{out}");
@@ -1162,10 +1273,13 @@ mod tests {
 
     #[test]
     fn left_to_right_and_foreign_text_objects_keep_their_shape() {
-        let ltr = b"BT 0 Tr/f0 11 Tf 1 0 0 -1 0 0 Tm[<0001>3<0002>-8<0003>]TJ\nET";
+        let ltr = b"BT 0 Tr/f0 11 Tf 1 0 0 -1 0 0 Tm[<0001>3<0002>-12<0003>]TJ\nET";
         let out = String::from_utf8(layer_text(ltr, &layer(&[]))).unwrap();
         assert!(out.contains("3 Tr") && out.contains("/f0 11 Tf"), "{out}");
         assert_eq!(out.matches("TJ").count(), 1, "{out}");
+        // Adjustments in steps of ADJUST_STEP, each inside a word on its own (3 → 0, -12 → -20),
+        // glyphs with none between them in one string.
+        assert!(out.contains("[<00010002>-20<0003>]TJ"), "{out}");
         let foreign = b"BT 0 Tr/f1 11 Tf 1 0 0 -1 0 0 Tm[<0001>852<0002>]TJ\nET";
         assert_eq!(layer_text(foreign, &layer(&[])), foreign.to_vec());
     }
@@ -1176,10 +1290,36 @@ mod tests {
         let d = b"BT 0 Tr/f0 11 Tf 1 0 0 -1 0 0 Tm[(ET)852<0002>]TJ\nET\nQ";
         let out = String::from_utf8(layer_text(d, &layer(&[]))).unwrap();
         assert!(
-            out.contains("3 Tr") && out.contains("[<4554>]TJ[852<0002>]TJ"),
+            out.contains("3 Tr") && out.contains("[<4554>]TJ[860<0002>]TJ"),
             "{out}"
         );
         assert!(out.ends_with("ET\nQ"), "{out}");
+    }
+
+    #[test]
+    fn a_raised_run_moves_from_the_last_matrix() {
+        // krilla starts a new run of glyphs with a text matrix where the raise changes (the
+        // text layer's cuts for poppler): written as a move from the last matrix.
+        let d = b"BT 0 Tr/f0 11 Tf 1 0 0 -1 0 -0.049999997 Tm[<0001>852<0002>]TJ 1 0 0 -1 -19.547 0 Tm[292<0003>]TJ\nET";
+        let out = String::from_utf8(layer_text(d, &layer(&[]))).unwrap();
+        assert!(out.contains("1 0 0 -1 0 -0.05 Tm"), "{out}");
+        assert!(out.contains("-19.547 -0.05 Td"), "{out}");
+        assert_eq!(out.matches("Tm").count(), 1, "{out}");
+        assert_eq!(out.matches("TJ").count(), 3, "{out}");
+    }
+
+    #[test]
+    fn rounding_is_made_up_at_the_next_word() {
+        let mut r = Rounding::default();
+        // Inside a word each adjustment is rounded on its own: the same word, the same bytes.
+        assert_eq!(r.write(852.0, true), 860.0);
+        assert_eq!(r.write(424.0, false), 420.0);
+        assert_eq!(r.write(-12.0, false), -20.0);
+        // -8 + 4 + 8 behind: made up at the next word's start.
+        assert_eq!(r.write(600.0, true), 600.0);
+        assert_eq!(r.write(608.0, false), 600.0);
+        assert_eq!(r.write(608.0, false), 600.0);
+        assert_eq!(r.write(300.0, true), 320.0);
     }
 
     #[test]
@@ -1192,6 +1332,7 @@ mod tests {
         assert_eq!(
             got,
             vec![
+                ([0, 4], Class::Space),
                 ([0, 0x10], mark),
                 ([0, 0x11], mark),
                 ([0, 0x12], mark),

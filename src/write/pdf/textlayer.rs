@@ -876,7 +876,9 @@ pub enum Class {
     Weak,
     /// A combining mark.
     Mark,
-    /// Everything else: right-to-left letters, spaces, other punctuation.
+    /// A space (bidi WS): where a word ends.
+    Space,
+    /// Everything else: right-to-left letters, other punctuation.
     Other,
 }
 
@@ -895,6 +897,7 @@ pub fn class(c: char) -> Class {
         | BidiClass::ES
         | BidiClass::ET
         | BidiClass::BN => Class::Weak,
+        BidiClass::WS => Class::Space,
         _ => Class::Other,
     }
 }
