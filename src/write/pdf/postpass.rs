@@ -15,8 +15,9 @@
 //!   joins a mark, or a character closer than a fifth of an em, to the item before, so there
 //!   the font size alternates by a ten-thousandth (pdf.js starts a new item when the size
 //!   changes). A layer item whose characters sit at more than one height (the text layer's
-//!   cuts for poppler) comes with a text matrix per height: it is kept before the character
-//!   it moves, which starts a text object and a size of its own.
+//!   cuts for poppler) comes with a text matrix per height: it is written as a move (`Td`)
+//!   before the character it moves, which starts a text object and a size of its own. `TJ`
+//!   adjustments are written in the layer font's width step (see [`ADJUST_STEP`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
@@ -40,10 +41,10 @@ const BACKWARD: f64 = 30.0;
 
 /// The precision of the layer's `TJ` adjustments, in thousandths of an em: a fiftieth of an
 /// em, the step of the layer font's widths (a fifth of a point at text sizes; extractors need
-/// no finer positions; exact ones made the file 0.1× of native larger). Each adjustment inside a word is
-/// rounded on its own, so a word that recurs writes the same bytes (the page streams compress
-/// better); the rounding of a word is made up at the next word's start, so it never adds up
-/// beyond a word (see [`Rounding`]).
+/// no finer positions, and exact ones made the file 0.1× of native larger). Each adjustment
+/// inside a word is rounded on its own, so a word that recurs writes the same bytes (the page
+/// streams compress better); the rounding of a word is made up at the next word's start, so
+/// it never adds up beyond a word (see [`Rounding`]).
 const ADJUST_STEP: f64 = 20.0;
 
 /// The rounding of a layer item's `TJ` adjustments (see [`ADJUST_STEP`]).
@@ -896,7 +897,7 @@ fn layer_object(toks: &[Tok], layer: &Layer, alternate: &mut bool) -> Option<Vec
                     continue;
                 }
                 shown = true;
-                // Adjustments are written in steps of ADJUST_STEP, the rounding carried on.
+                // Adjustments in steps of ADJUST_STEP (see [`Rounding`]).
                 for (k, (adjust, g)) in glyphs.iter().enumerate() {
                     // pdf.js joins a mark to the item before it without looking where it is.
                     let mark = classes[k] == Class::Mark;
