@@ -287,7 +287,7 @@ const NUMBERED_PROSE: [&str; 5] = [
 /// punctuation next to it into the number's left-to-right embedding (`عام  2014ثم`); the
 /// layer cuts its lines after numbers so that it cannot (see the README). Every sentence comes
 /// back from `pdftotext` in order, with a space or a line break between every two words and
-/// none where the source has none, but for line breaks inside a word after a number (`١٥٣` and
+/// none where the source has none, but for line breaks inside a word after a number (`153` and
 /// the `]،` after it).
 #[test]
 fn poppler_reads_numbers_in_arabic_prose_in_order() {
