@@ -734,10 +734,7 @@ fn verse_keeps_its_lines_and_headings_need_words() {
         );
         let count = |l: &str| {
             l.chars()
-                .filter(|c| {
-                    !c.is_whitespace()
-                        && !matches!(*c as u32, 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2069)
-                })
+                .filter(|c| !c.is_whitespace() && !ignorable(*c))
                 .count()
         };
         // Right group = first hemistich, left group = second (right to left).
