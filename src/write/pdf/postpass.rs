@@ -856,7 +856,11 @@ fn layer_object(toks: &[Tok], layer: &Layer, alternate: &mut bool) -> Option<Vec
     let backward = |a: f64| a > BACKWARD;
     let classes: Vec<Class> = glyphs.iter().map(|(_, g)| layer.class(g)).collect();
     // Whether a text object of its own starts at glyph `k` (see [`together`]).
-    let moved = |k: usize| moves.iter().find(|m| m.0 == k).map(|m| m.1);
+    let mut moved_at: Vec<Option<&[Tok]>> = vec![None; glyphs.len() + 1];
+    for (k, tm) in &moves {
+        moved_at[*k] = Some(tm);
+    }
+    let moved = |k: usize| moved_at[k];
     let split = |k: usize| {
         k > 0
             && (moved(k).is_some()
@@ -921,13 +925,7 @@ fn layer_object(toks: &[Tok], layer: &Layer, alternate: &mut bool) -> Option<Vec
                                     matrix = next;
                                 }
                                 _ => {
-                                    for t in tm {
-                                        if let Tok::Num(n) = t {
-                                            out.extend_from_slice(n);
-                                            out.push(b' ');
-                                        }
-                                    }
-                                    out.extend_from_slice(b"Tm");
+                                    write_op(&mut out, b"Tm", tm);
                                     matrix = None;
                                 }
                             }
