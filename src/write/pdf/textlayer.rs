@@ -10,10 +10,9 @@
 //! tags that text with the paragraph's structure element. The visible glyphs become one marker
 //! shape per text item (typst tags it as an artifact), and [`Outlines`] says which glyph goes
 //! where: [`super::postpass::finish`] draws them as shared outlines in the marker's place, so
-//! extractors see only the logical layer. Right-to-left lines are cut for poppler after every
-//! left-to-right run (see [`cut_lines_for_poppler`]): a stretched glyph box ends poppler's line
-//! and the fragments are raised by hundredths of a point (glyph `y_offset`s, which krilla
-//! writes as a new text matrix).
+//! extractors see only the logical layer. In right-to-left lines, a right-to-left mark follows
+//! every left-to-right run (a number, a Latin word) for poppler, which reorders lines itself
+//! (see [`mark_runs_for_poppler`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -58,11 +57,9 @@ struct Slot {
     width: f64,
     /// Whether the glyph is made wider than its slot (see [`ARABIC_NUMBER_PAD`]).
     pad: bool,
-    /// How far the glyph sits above the line (pt; see [`cut_lines_for_poppler`]).
-    rise: f64,
     /// How far (pt) the glyph's box reaches past the slot on the left and on the right
     /// (negative: it stops short of it); the pen still moves by the slot (see
-    /// [`cut_lines_for_poppler`]).
+    /// [`widen_runs`], [`mark_runs_for_poppler`]).
     grow: (f64, f64),
 }
 
@@ -410,7 +407,7 @@ struct Walk<'a> {
     visual: &'a mut Vec<Pend>,
 }
 
-/// Cut the visual line `visual` for poppler (see [`cut_lines_for_poppler`]). A visual line is
+/// Mark the runs of the visual line `visual` for poppler (see [`mark_runs_for_poppler`]). A visual line is
 /// made of the lines of one or more frames on one baseline (typst may set part of a line in a
 /// group of its own), positions on the page: poppler sees the whole line.
 fn finish_visual(out: &mut [Sized], visual: &mut Vec<Pend>) {
@@ -418,7 +415,7 @@ fn finish_visual(out: &mut [Sized], visual: &mut Vec<Pend>) {
         return;
     }
     order(visual);
-    cut_lines_for_poppler(out, visual);
+    mark_runs_for_poppler(out, visual);
     visual.clear();
 }
 
@@ -631,19 +628,31 @@ fn poppler_type(c: char) -> Poppler {
     }
 }
 
-/// How much higher (pt) each line fragment before a cut sits than the one after it.
-const CUT_RAISE: f64 = 0.05;
+/// The width (em) of the slot of the right-to-left mark put after a run for poppler.
+const RLM_WIDTH: f64 = 0.06;
 
-/// How far (em) past the left edge of the run before a cut the box of the first glyph after it
-/// reaches: poppler ends a line where a word starts more than half an em before the end of
-/// the previous one.
-const CUT_REACH: f64 = 0.65;
+/// How far (em) the mark after a run reaches over the run: MuPDF, which reads the mark right
+/// after the run's last character, then sees no gap before it (in a run of up to two
+/// characters); less than the half em that ends poppler's line.
+const RLM_REACH: f64 = 0.45;
 
-/// How far (em) a glyph at a cut is stretched to touch its neighbour.
-const CUT_TOUCH: f64 = 0.05;
+/// How far (em) a run's glyph box may move right to leave room for the mark after the run.
+const RLM_SHIFT: f64 = 0.3;
 
-/// One character of a line for [`cut_lines_for_poppler`]: its item in `out` and slot, the
-/// item's x, its page x extent, its text size, its character and type, its rise.
+/// The least gap (em) left between the mark after a run and the next visible character, so
+/// that poppler still sees the space there.
+const RLM_ROOM: f64 = 0.2;
+
+/// How far (em) the box of a run's last character may reach past its slot on the left (half an
+/// em over its neighbour would end poppler's line).
+const RLM_GROW: f64 = 0.45;
+
+/// How much closer than pdfminer's limit the mark after a run comes to the run's last character.
+const RLM_SAFETY: f64 = 1.15;
+
+/// One character of a line for [`mark_runs_for_poppler`] and [`merge_runs_for_poppler`]: its
+/// item in `out` and slot, the item's x, its page x extent, its box, its text size, its
+/// character and poppler type.
 struct LineChar {
     item: usize,
     slot: usize,
@@ -656,43 +665,46 @@ struct LineChar {
     size: f64,
     ch: char,
     ty: Poppler,
-    rise: f64,
 }
 
 /// Make poppler read the numbers and Latin words of a right-to-left line in logical order.
 ///
 /// Poppler's `pdftotext` reorders a right-to-left line itself (`TextOutputDev.cc`,
 /// `reorderText`): from the right end it takes a right-to-left section (all but L and number
-/// characters, neutrals included), then everything up to the next right-to-left letter left to
-/// right. After a number or Latin word it can only go on with a right-to-left letter, so
-/// `عام 2014 ثم` comes out with the space on the wrong side and `﴿١﴾` as `﴿ ﴾١`. Here the line is
-/// cut where poppler would go wrong: after every run of L or number characters whose logical
-/// successor is neutral, poppler is made to end its line:
+/// characters, neutrals included), then everything up to the next right-to-left character
+/// left to right. So after a number or a Latin word it writes the neutrals to its left (the
+/// space after it, a closing bracket) *before* it: `عام 2014 ثم` came back `عام  2014ثم`, `﴿١﴾`
+/// as `﴿ ﴾١`. A right-to-left mark (U+200F, invisible, of poppler's right-to-left type) put
+/// right after every such run, with its box just left of the run, ends the left-to-right
+/// section where the run ends: poppler writes the run, the mark, then the neutrals and letters
+/// after it, in logical order, and the line stays one line. (Where a run's last character is
+/// followed by a letter or a digit, or by nothing visible, no mark is needed.) The other
+/// extractors keep it too (it is text, like the marks typst sets around a Latin run); search
+/// and copy ignore it, and it is a right-to-left mark in right-to-left text.
 ///
-/// - consecutive L/number characters that run right to left (`2017` and the Arabic comma
-///   after it, to its left) are laid out left to right, in logical order, in the interval
-///   they cover, so the run is one word to poppler;
-/// - the first visible glyph after the cut (visually the right-most of the rest of the line)
-///   reaches [`CUT_REACH`] em past the run's left edge, which ends poppler's line (it ends a
-///   line when the next word starts more than half an em before the previous one ends);
-/// - each fragment sits [`CUT_RAISE`] pt higher than the next, so poppler, which sorts lines
-///   by their exact baseline, puts them in logical order;
-/// - every fragment has a pair of touching glyphs (the widened glyph reaches a little to the
-///   left, a run of one glyph a little to the right): poppler puts a space between every two
-///   characters of a line whose characters all stand apart.
+/// The mark's box is placed for the extractors that read by geometry:
+/// - pdfminer keeps the mark on the run's line only while it is less than twice the wider of
+///   the two boxes from the run's last character (which sits at the run's right end): the
+///   mark's box reaches left, short of the next visible character, and the last character's
+///   box grows to the left for the rest ([`RLM_GROW`]); the spaces after the mark reach to
+///   it;
+/// - MuPDF reads a gap between the run's last character and the mark as a space: the mark
+///   reaches [`RLM_REACH`] over the run;
+/// - poppler needs a gap between the mark and the next visible character to see the space
+///   there: a run glyph that was widened over the space moves right ([`RLM_SHIFT`]).
 ///
-/// Only lines with right-to-left items are cut; the characters stay the source's.
-fn cut_lines_for_poppler(out: &mut [Sized], line: &[Pend]) {
+/// Only lines with right-to-left items get marks; the source's characters are all there.
+fn mark_runs_for_poppler(out: &mut [Sized], line: &[Pend]) {
     if !line_rtl(line) {
         return;
     }
     let mut chars = line_chars(out, line);
     let n = chars.len();
     let mut changed = vec![false; n];
-    // The cuts: after the last character `i` of a run whose successor is neutral, when a
-    //    visible character follows further left.
-    let mut cuts: Vec<usize> = Vec::new();
+    let mut marks: Vec<(usize, usize, Slot)> = Vec::new();
     for i in 0..n.saturating_sub(1) {
+        // The last character `i` of a run whose successor is neutral, with a visible
+        // character after it.
         let next = &chars[i + 1];
         if !run_char(&chars[i]) || (next.ty != Poppler::N && !next.ch.is_whitespace()) {
             continue;
@@ -700,66 +712,97 @@ fn cut_lines_for_poppler(out: &mut [Sized], line: &[Pend]) {
         let Some(k) = (i + 1..n).find(|&k| !chars[k].ch.is_whitespace()) else {
             continue;
         };
+        // The left-to-right phrase the run ends (`info@example.org`, `Web scanning`): back
+        // while the characters go on to the left and are not right to left.
         let mut s = i;
-        while s > 0 && run_char(&chars[s - 1]) {
+        while s > 0 && chars[s - 1].ty != Poppler::R && chars[s - 1].x0 <= chars[s].x0 + 0.01 {
             s -= 1;
         }
-        let gx = chars[s..=i].iter().map(|c| c.x0).fold(f64::MAX, f64::min);
-        // The glyph after the cut: the character, or the right-most of its run.
+        // Only where the line goes on to the left (not inside the phrase): the next visible
+        // character, or the run it starts, lies left of the phrase.
+        let run_left = chars[s..=i].iter().map(|c| c.x0).fold(f64::MAX, f64::min);
         let mut end = k + 1;
         if run_char(&chars[k]) {
             while end < n && run_char(&chars[end]) {
                 end += 1;
             }
         }
-        let cx = chars[k..end].iter().map(|c| c.x0).fold(f64::MAX, f64::min);
-        if cx > gx + 0.01 {
+        let next_left = chars[k..end].iter().map(|c| c.x0).fold(f64::MAX, f64::min);
+        if next_left > run_left + 0.01 {
             continue;
         }
-        let c = (k..end)
-            .max_by(|&a, &b| chars[a].x1.total_cmp(&chars[b].x1))
-            .unwrap_or(k);
-        cuts.push(i);
         let em = chars[i].size;
-        let target = gx + CUT_REACH * em;
-        if chars[c].b1 < target {
-            chars[c].b1 = target;
-            changed[c] = true;
-        }
-        // pdfminer reads a line on only while the next character is near the last one: the
-        // spaces between the run's right end and the glyph after the cut reach to it.
-        let right = chars[s..=i].iter().map(|c| c.b1).fold(f64::MIN, f64::max);
-        for w in i + 1..k {
-            if chars[w].b1 < right {
-                chars[w].b1 = right;
-                changed[w] = true;
-            }
-        }
-        // Touching its left neighbour (the character after its run, when it touches).
-        if end < n && !chars[end].ch.is_whitespace() {
-            let (cem, nb) = (chars[c].size, &chars[end]);
-            if (nb.b1 - chars[c].b0).abs() < CUT_TOUCH * cem {
-                let d = (CUT_TOUCH * cem).min(0.5 * (nb.b1 - nb.b0));
-                if d > 0.0 {
-                    chars[c].b0 -= d;
-                    changed[c] = true;
+        if k > i + 1 {
+            let limit = chars[k].b1 + (RLM_WIDTH + RLM_ROOM) * em;
+            for j in s..=i {
+                let d = (limit - chars[j].b0).clamp(0.0, RLM_SHIFT * em);
+                if d <= 0.0 {
+                    continue;
                 }
+                // Its right edge moves as far as it may over the next character of the phrase
+                // (half an em over it would end poppler's line); the box narrows for the rest.
+                let x0 = chars[j].x0;
+                let over = chars[s..=i]
+                    .iter()
+                    .filter(|r| r.x0 > x0 + 0.01)
+                    .map(|r| r.b0 + RLM_GROW * em)
+                    .fold(f64::MAX, f64::min);
+                let c = &mut chars[j];
+                c.b0 += d;
+                c.b1 = (c.b1 + d).min(over.max(c.b1)).max(c.b0);
+                changed[j] = true;
             }
         }
-        if s == i && !changed[i] {
-            chars[i].b1 += CUT_TOUCH * em;
+        let gx = chars[s..=i].iter().map(|c| c.b0).fold(f64::MAX, f64::min);
+        let fits = |gap: f64, a: f64, b: f64| gap * RLM_SAFETY < 2.0 * a.max(b);
+        let gap = chars[i].b0 - gx;
+        let w = chars[i].b1 - chars[i].b0;
+        let mut width = RLM_WIDTH * em;
+        let mut d = 0.0;
+        if !fits(gap, w, width) {
+            // Less than RLM_GROW past its slot and over the box of the character before it.
+            let before = chars[s..i]
+                .iter()
+                .filter(|p| p.x0 < chars[i].x0)
+                .map(|p| p.b1)
+                .fold(f64::MIN, f64::max);
+            let c = &mut chars[i];
+            let floor = (c.x0 - RLM_GROW * em).max(before - RLM_GROW * em);
+            let most = (c.b0 - floor).max(0.0);
+            d = ((gap * RLM_SAFETY - 2.0 * w) / (2.0 + RLM_SAFETY) + 0.01 * em).min(most);
+            c.b0 -= d;
             changed[i] = true;
         }
-    }
-    // The fragments before each cut go up.
-    for (k, c) in chars.iter_mut().enumerate() {
-        let above = cuts.iter().filter(|&&e| e >= k).count();
-        if above > 0 {
-            c.rise += CUT_RAISE * above as f64;
-            changed[k] = true;
+        if !fits(gap - d, w + d, width) {
+            let room = gx - chars[k].b1 - RLM_ROOM * em;
+            width = ((gap - d) * RLM_SAFETY / 2.0).min(room).max(width);
         }
+        for c in i + 1..k {
+            if chars[c].b1 < gx {
+                chars[c].b1 = gx;
+                changed[c] = true;
+            }
+        }
+        let c = &chars[i];
+        marks.push((
+            c.item,
+            c.slot + 1,
+            Slot {
+                ch: '\u{200F}',
+                left: gx - RLM_WIDTH * em - c.origin,
+                width: RLM_WIDTH * em,
+                pad: false,
+                grow: (
+                    width - RLM_WIDTH * em,
+                    (c.b0 - gx).clamp(0.0, RLM_REACH * em),
+                ),
+            },
+        ));
     }
     write_back(out, &chars, &changed);
+    for (item, slot, mark) in marks.into_iter().rev() {
+        out[item].slots.insert(slot, mark);
+    }
 }
 
 /// Whether `c` belongs to a run poppler reads left to right: an L or number character that
@@ -768,7 +811,7 @@ fn run_char(c: &LineChar) -> bool {
     matches!(c.ty, Poppler::L | Poppler::Num) && !c.ch.is_whitespace()
 }
 
-/// The characters of a line's layer items in logical order, for [`cut_lines_for_poppler`] and
+/// The characters of a line's layer items in logical order, for [`mark_runs_for_poppler`] and
 /// [`merge_runs_for_poppler`].
 fn line_chars(out: &[Sized], line: &[Pend]) -> Vec<LineChar> {
     let mut chars: Vec<LineChar> = Vec::new();
@@ -787,7 +830,6 @@ fn line_chars(out: &[Sized], line: &[Pend]) -> Vec<LineChar> {
                 size,
                 ch: s.ch,
                 ty: poppler_type(s.ch),
-                rise: s.rise,
             });
         }
     }
@@ -802,7 +844,6 @@ fn write_back(out: &mut [Sized], chars: &[LineChar], changed: &[bool]) {
             s.left = c.x0 - c.origin;
             s.width = (c.x1 - c.x0).max(0.0);
             s.grow = (c.x0 - c.b0, c.b1 - c.x1);
-            s.rise = c.rise;
         }
     }
 }
@@ -1087,10 +1128,16 @@ fn slots(item: &TextItem) -> Vec<Slot> {
                 left: l,
                 width: w,
                 pad: !rtl && is_arabic_number(ch),
-                rise: 0.0,
                 grow: (0.0, 0.0),
             });
             edge = if rtl { edge - w } else { edge + w };
+        }
+    }
+    // The last digit of a number needs no pad (no digit follows to overlap), and one would
+    // reach over the space before the number, which poppler then no longer sees.
+    for k in 0..out.len() {
+        if out[k].pad && !out.get(k + 1).is_some_and(|n| is_arabic_number(n.ch)) {
+            out[k].pad = false;
         }
     }
     // Logical order: clusters sorted by text position, already.
@@ -1269,7 +1316,7 @@ impl Rebuild<'_> {
                 x_advance: Em::new((next - cursor) / size),
                 x_offset: Em::new((s.left - s.grow.0 - origin - cursor) / size),
                 y_advance: Em::zero(),
-                y_offset: Em::new(s.rise / size),
+                y_offset: Em::zero(),
                 range: start..end,
                 span,
             });
@@ -1519,6 +1566,112 @@ mod tests {
         }
         order(&mut line);
         line.iter().map(|p| items[p.index].1.clone()).collect()
+    }
+
+    /// An item's characters with their slots (page x: left edge and width).
+    type Chars<'a> = &'a [(char, f64, f64)];
+
+    /// A line of layer items for [`mark_runs_for_poppler`], in logical order (each with
+    /// whether it runs right to left), all at size 10.
+    fn marked_line(items: &[(Chars, bool)], lang_rtl: bool) -> Vec<Sized> {
+        let mut out: Vec<Sized> = items
+            .iter()
+            .map(|(chars, _)| Sized {
+                size: 10.0,
+                slots: chars
+                    .iter()
+                    .map(|&(ch, left, width)| Slot {
+                        ch,
+                        left,
+                        width,
+                        pad: false,
+                        grow: (0.0, 0.0),
+                    })
+                    .collect(),
+                marked: true,
+                in_line: true,
+                rank: 0,
+            })
+            .collect();
+        let line: Vec<Pend> = items
+            .iter()
+            .enumerate()
+            .map(|(index, (chars, rtl))| Pend {
+                index,
+                x: chars.iter().map(|c| c.1).fold(f64::MAX, f64::min),
+                rtl: *rtl,
+                pos: Point::zero(),
+                strong: true,
+                letters: true,
+                lang_rtl,
+            })
+            .collect();
+        mark_runs_for_poppler(&mut out, &line);
+        out
+    }
+
+    /// A slot's box (page x): its left and right edges.
+    fn box_of(s: &Slot) -> (f64, f64) {
+        (s.left - s.grow.0, s.left + s.width + s.grow.1)
+    }
+
+    #[test]
+    fn a_number_in_arabic_prose_is_followed_by_a_right_to_left_mark_left_of_it() {
+        // عام 2014 ثم: the number is set left to right between the two words.
+        let before: &[(char, f64, f64)] = &[('ع', 90.0, 6.0), ('ا', 87.0, 3.0), ('م', 81.0, 6.0)];
+        let number: &[(char, f64, f64)] = &[
+            (' ', 76.0, 5.0),
+            ('2', 56.0, 5.0),
+            ('0', 61.0, 5.0),
+            ('1', 66.0, 5.0),
+            ('4', 71.0, 5.0),
+        ];
+        let after: &[(char, f64, f64)] = &[(' ', 51.0, 5.0), ('ث', 45.0, 6.0), ('م', 40.0, 5.0)];
+        let out = marked_line(&[(before, true), (number, false), (after, true)], true);
+        let text: String = out[1].slots.iter().map(|s| s.ch).collect();
+        assert_eq!(text, " 2014\u{200F}");
+        let (l, r) = box_of(&out[1].slots[5]);
+        // Left of the number, reaching a little over it, and short of the next letter by a
+        // gap poppler reads as a space.
+        assert!(
+            l < 56.0 && r > 56.0 && r <= 56.0 + RLM_REACH * 10.0 + 1e-9,
+            "{l} {r}"
+        );
+        assert!(l >= 51.0 + RLM_ROOM * 10.0 - 1e-9, "{l}");
+        // The number's last digit reaches left (pdfminer), less than RLM_GROW past its slot.
+        let (l4, _) = box_of(&out[1].slots[4]);
+        assert!((71.0 - RLM_GROW * 10.0 - 1e-9..71.0).contains(&l4), "{l4}");
+        // The characters are all there, and no other item got a mark.
+        assert_eq!(out[0].slots.len(), 3);
+        assert_eq!(out[2].slots.len(), 3);
+    }
+
+    #[test]
+    fn no_mark_inside_a_latin_phrase_or_in_a_left_to_right_line() {
+        // قرأت Web scanning أمس: no mark between «Web» and «scanning» (the phrase goes on to
+        // the right), one after «scanning».
+        let before: &[(char, f64, f64)] = &[('ق', 90.0, 6.0), ('ت', 84.0, 6.0), (' ', 80.0, 4.0)];
+        let phrase: &[(char, f64, f64)] = &[
+            ('W', 40.0, 8.0),
+            ('e', 48.0, 5.0),
+            ('b', 53.0, 5.0),
+            (' ', 58.0, 3.0),
+            ('s', 61.0, 5.0),
+            ('n', 66.0, 14.0),
+        ];
+        let after: &[(char, f64, f64)] = &[(' ', 35.0, 5.0), ('أ', 30.0, 5.0), ('س', 24.0, 6.0)];
+        let items = [(before, true), (phrase, false), (after, true)];
+        let out = marked_line(&items, true);
+        let text: String = out[1].slots.iter().map(|s| s.ch).collect();
+        assert_eq!(text, "Web sn\u{200F}");
+        assert!(box_of(&out[1].slots[6]).0 < 40.0);
+        // An English note (a left-to-right line) gets none.
+        let out = marked_line(&items, false);
+        assert!(
+            out.iter()
+                .flat_map(|i| &i.slots)
+                .all(|s| s.ch != '\u{200F}')
+        );
     }
 
     #[test]
