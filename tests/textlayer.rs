@@ -222,14 +222,16 @@ fn vowelled_text_copies_back() {
     assert!(words >= 3000, "the vowelled corpus has {words} words");
 }
 
-/// Arabic prose with numbers, percentages, a verse reference and verse markers, each line a
-/// paragraph.
-const NUMBERED_PROSE: [&str; 5] = [
+/// Arabic prose with numbers, percentages, a verse reference and verse markers (`﴿٢﴾`, and
+/// `۝١٣`, whose digits Amiri draws inside the ornament), each line a paragraph.
+const NUMBERED_PROSE: [&str; 7] = [
     "بلغ عدد السكان عام 2014 نحو 23 مليون نسمة، ثم تراجع إلى 17 مليونا عام 2020.",
     "ارتفعت الأسعار 15% في عام 2017، ثم انخفضت بنسبة ٣٠٪ بعد ذلك.",
     "قال تعالى: ﴿إِنَّ اللَّهَ مَعَ الصَّابِرِينَ﴾ [البقرة: 153]، وهي الآية ١٥٣ من السورة.",
     "﴿الْحَمْدُ لِلَّهِ رَبِّ الْعَالَمِينَ ﴿٢﴾ الرَّحْمَٰنِ الرَّحِيمِ ﴿٣﴾ مَالِكِ يَوْمِ الدِّينِ ﴿٤﴾",
     "صدر الجزء 14 من السلسلة في 12 صفحة، وفيه 3 فصول.",
+    "إِنَّهُۥ عَلِيمٌۢ بِذَاتِ ٱلصُّدُورِ ۝١٣ أَلَا يَعْلَمُ مَنْ خَلَقَ",
+    "قُلْ هُوَ ٱلَّذِىٓ أَنشَأَكُمْ ۝٢٣ قُلْ هُوَ ٱلَّذِى ذَرَأَكُمْ ۝٢٤",
 ];
 
 /// poppler reorders a right-to-left line itself and, after a number, takes the space and

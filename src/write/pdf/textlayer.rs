@@ -1133,10 +1133,48 @@ fn slots(item: &TextItem) -> Vec<Slot> {
             edge = if rtl { edge - w } else { edge + w };
         }
     }
-    // The last digit of a number needs no pad (no digit follows to overlap), and one would
-    // reach over the space before the number, which poppler then no longer sees.
+    // An end of ayah (۝) with its number drawn inside: the ornament on the right and the
+    // digits, left to right, at its left end, so that poppler (which takes ۝ for a
+    // right-to-left character and the digits for a number) reads ۝ first.
     for k in 0..out.len() {
-        if out[k].pad && !out.get(k + 1).is_some_and(|n| is_arabic_number(n.ch)) {
+        if out[k].ch != '\u{06DD}' {
+            continue;
+        }
+        let (l, r) = (out[k].left, out[k].left + out[k].width);
+        let digits = out[k + 1..]
+            .iter()
+            .take_while(|d| d.ch.is_numeric() && d.left >= l - 0.01 && d.left + d.width <= r + 0.01)
+            .count();
+        if digits == 0 {
+            continue;
+        }
+        // The digits are drawn over the ornament without advances of their own: an equal
+        // share of its width each, the ornament keeping one.
+        let share = (r - l) / (digits + 1) as f64;
+        let mut x = l;
+        for d in &mut out[k + 1..=k + digits] {
+            d.left = x;
+            d.width = share;
+            x += share;
+        }
+        out[k].left = x;
+        out[k].width = r - x;
+        // Its box reaches back over the digits after the first to touch the first one's
+        // (padded) glyph: MuPDF, which reads the first digit next, takes a gap for a space.
+        let pad = if digits > 1 {
+            f64::from(ARABIC_NUMBER_PAD) / WIDTH_STEPS * size
+        } else {
+            0.0
+        };
+        out[k].grow.0 = ((digits - 1) as f64 * share - pad).clamp(0.0, 0.45 * size);
+    }
+    // The last digit of a number needs no pad (no digit follows to overlap), and one would
+    // reach over the space before the number, which poppler then no longer sees; nor does
+    // ۝, whose digits are to its left.
+    for k in 0..out.len() {
+        if out[k].pad
+            && (out[k].ch == '\u{06DD}' || !out.get(k + 1).is_some_and(|n| is_arabic_number(n.ch)))
+        {
             out[k].pad = false;
         }
     }
