@@ -848,7 +848,7 @@ fn layer_object(toks: &[Tok], layer: &Layer, alternate: &mut bool) -> Option<Vec
     // between two of them goes backwards (right to left).
     let mut glyphs: Vec<(f64, &[u8])> = Vec::new();
     // Text matrices set after the first glyph, with the glyph they come before: krilla starts a
-    // new run of glyphs where their raise changes (see [`super::textlayer`]'s cuts).
+    // new run of glyphs where their raise changes (the layer sets none today).
     let mut moves: Vec<(usize, &[Tok])> = Vec::new();
     // Identity-H: two bytes a glyph.
     for (op, args) in &ops {
@@ -1324,8 +1324,8 @@ mod tests {
 
     #[test]
     fn a_raised_run_moves_from_the_last_matrix() {
-        // krilla starts a new run of glyphs with a text matrix where the raise changes (the
-        // text layer's cuts for poppler): written as a move from the last matrix.
+        // krilla starts a new run of glyphs with a text matrix where the raise changes (a
+        // glyph with a vertical offset): written as a move from the last matrix.
         let d = b"BT 0 Tr/f0 11 Tf 1 0 0 -1 0 -0.049999997 Tm[<0001>852<0002>]TJ 1 0 0 -1 -19.547 0 Tm[292<0003>]TJ\nET";
         let out = String::from_utf8(layer_text(d, &layer(&[]))).unwrap();
         assert!(out.contains("1 0 0 -1 0 -0.05 Tm"), "{out}");

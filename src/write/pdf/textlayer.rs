@@ -407,9 +407,9 @@ struct Walk<'a> {
     visual: &'a mut Vec<Pend>,
 }
 
-/// Mark the runs of the visual line `visual` for poppler (see [`mark_runs_for_poppler`]). A visual line is
-/// made of the lines of one or more frames on one baseline (typst may set part of a line in a
-/// group of its own), positions on the page: poppler sees the whole line.
+/// Mark the runs of the visual line `visual` for poppler (see [`mark_runs_for_poppler`]). A
+/// visual line is made of the lines of one or more frames on one baseline (typst may set part
+/// of a line in a group of its own), positions on the page: poppler sees the whole line.
 fn finish_visual(out: &mut [Sized], visual: &mut Vec<Pend>) {
     if visual.is_empty() {
         return;
