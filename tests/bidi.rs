@@ -403,8 +403,8 @@ fn score(
 }
 
 /// How many sentences of the corpus `pdftotext` gives back in logical order (whitespace and
-/// bidi controls aside): all but the English notes, which poppler reads right to left on an
-/// Arabic page.
+/// bidi controls aside): all but the five English notes, which poppler reads right to left on
+/// an Arabic page, and two Latin phrases that end a sentence (see the README).
 const POPPLER_IN_ORDER: usize = 47;
 
 #[test]
@@ -504,7 +504,7 @@ fn visual_order_is_the_uba_order_in_every_format() {
     results.push(("pdf text layer", in_order));
 
     // poppler reorders each line itself, with one direction for the whole page: it reads the
-    // English notes of an Arabic page right to left. Every other sentence comes back in order.
+    // English notes of an Arabic page right to left (see POPPLER_IN_ORDER).
     if require_tool("pdftotext", &["-v"], "apt-get install poppler-utils") {
         let text = run_tool(
             "pdftotext",
