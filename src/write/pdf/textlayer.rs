@@ -665,6 +665,8 @@ struct LineChar {
     size: f64,
     ch: char,
     ty: Poppler,
+    /// How far (pt) its glyph reaches past the box on the right (see [`ARABIC_NUMBER_PAD`]).
+    pad: f64,
 }
 
 /// Make poppler read the numbers and Latin words of a right-to-left line in logical order.
@@ -753,29 +755,38 @@ fn mark_runs_for_poppler(out: &mut [Sized], line: &[Pend]) {
                 changed[j] = true;
             }
         }
+        // The run's last character reaches less than RLM_GROW past its slot and over the
+        // glyph before it (a digit's pad included): more would end poppler's line there.
+        let before = chars[s..i]
+            .iter()
+            .filter(|p| p.x0 < chars[i].x0)
+            .map(|p| p.b1 + p.pad)
+            .fold(f64::MIN, f64::max);
+        let floor = (chars[i].x0 - RLM_GROW * em).max(before - RLM_GROW * em);
+        if chars[i].b0 < floor && floor < chars[i].b1 {
+            chars[i].b0 = floor;
+            changed[i] = true;
+        }
         let gx = chars[s..=i].iter().map(|c| c.b0).fold(f64::MAX, f64::min);
         let fits = |gap: f64, a: f64, b: f64| gap * RLM_SAFETY < 2.0 * a.max(b);
-        let gap = chars[i].b0 - gx;
+        // The mark's box reaches up to RLM_REACH over the phrase: pdfminer's gap is from
+        // there to the last character's box.
+        let span = chars[i].b0 - gx;
+        let over = span.clamp(0.0, RLM_REACH * em);
+        let gap = span - over;
         let w = chars[i].b1 - chars[i].b0;
         let mut width = RLM_WIDTH * em;
         let mut d = 0.0;
-        if !fits(gap, w, width) {
-            // Less than RLM_GROW past its slot and over the box of the character before it.
-            let before = chars[s..i]
-                .iter()
-                .filter(|p| p.x0 < chars[i].x0)
-                .map(|p| p.b1)
-                .fold(f64::MIN, f64::max);
+        if !fits(gap, w, width + over) {
             let c = &mut chars[i];
-            let floor = (c.x0 - RLM_GROW * em).max(before - RLM_GROW * em);
-            let most = (c.b0 - floor).max(0.0);
+            let most = (c.b0 - floor).clamp(0.0, gap);
             d = ((gap * RLM_SAFETY - 2.0 * w) / (2.0 + RLM_SAFETY) + 0.01 * em).min(most);
             c.b0 -= d;
             changed[i] = true;
         }
-        if !fits(gap - d, w + d, width) {
+        if !fits(gap - d, w + d, width + over) {
             let room = gx - chars[k].b1 - RLM_ROOM * em;
-            width = ((gap - d) * RLM_SAFETY / 2.0).min(room).max(width);
+            width = ((gap - d) * RLM_SAFETY / 2.0 - over).min(room).max(width);
         }
         for c in i + 1..k {
             if chars[c].b1 < gx {
@@ -830,6 +841,11 @@ fn line_chars(out: &[Sized], line: &[Pend]) -> Vec<LineChar> {
                 size,
                 ch: s.ch,
                 ty: poppler_type(s.ch),
+                pad: if s.pad {
+                    f64::from(ARABIC_NUMBER_PAD) / WIDTH_STEPS * size
+                } else {
+                    0.0
+                },
             });
         }
     }
