@@ -79,6 +79,12 @@ impl Slot {
 /// gives each digit an item of its own, in stream order).
 const ARABIC_NUMBER_PAD: u16 = 13;
 
+/// How far (pt) a padded glyph (see [`ARABIC_NUMBER_PAD`]) reaches past its box at text size
+/// `size`.
+fn pad_width(size: f64) -> f64 {
+    f64::from(ARABIC_NUMBER_PAD) / WIDTH_STEPS * size
+}
+
 /// Characters of bidi class AN (Arabic number): Arabic-Indic digits, separators, signs.
 fn is_arabic_number(c: char) -> bool {
     matches!(c as u32, 0x0600..=0x0605 | 0x0660..=0x0669 | 0x066B..=0x066C | 0x06DD | 0x0890..=0x0891 | 0x08E2)
@@ -631,10 +637,12 @@ fn poppler_type(c: char) -> Poppler {
 /// The width (em) of the slot of the right-to-left mark put after a run for poppler.
 const RLM_WIDTH: f64 = 0.06;
 
-/// How far (em) the mark after a run reaches over the run: MuPDF, which reads the mark right
-/// after the run's last character, then sees no gap before it (in a run of up to two
-/// characters); less than the half em that ends poppler's line.
-const RLM_REACH: f64 = 0.45;
+/// How far (em) a layer glyph's box may reach over its neighbour's: poppler ends its line
+/// where a box reaches half an em over the one before. The mark after a run reaches this far
+/// over the run (MuPDF, which reads it right after the run's last character, then sees no gap
+/// before it, in a run of up to two characters), a run's last character past its slot and
+/// over the glyph before it, and an end of ayah over its digits.
+const POPPLER_OVERLAP: f64 = 0.45;
 
 /// How far (em) a run's glyph box may move right to leave room for the mark after the run.
 const RLM_SHIFT: f64 = 0.3;
@@ -642,10 +650,6 @@ const RLM_SHIFT: f64 = 0.3;
 /// The least gap (em) left between the mark after a run and the next visible character, so
 /// that poppler still sees the space there.
 const RLM_ROOM: f64 = 0.2;
-
-/// How far (em) the box of a run's last character may reach past its slot on the left (half an
-/// em over its neighbour would end poppler's line).
-const RLM_GROW: f64 = 0.45;
 
 /// How much closer than pdfminer's limit the mark after a run comes to the run's last character.
 const RLM_SAFETY: f64 = 1.15;
@@ -688,10 +692,10 @@ struct LineChar {
 /// - pdfminer keeps the mark on the run's line only while it is less than twice the wider of
 ///   the two boxes from the run's last character (which sits at the run's right end): the
 ///   mark's box reaches left, short of the next visible character, and the last character's
-///   box grows to the left for the rest ([`RLM_GROW`]); the spaces after the mark reach to
-///   it;
+///   box grows to the left for the rest (at most [`POPPLER_OVERLAP`]); the spaces after the
+///   mark reach to it;
 /// - MuPDF reads a gap between the run's last character and the mark as a space: the mark
-///   reaches [`RLM_REACH`] over the run;
+///   reaches [`POPPLER_OVERLAP`] over the run;
 /// - poppler needs a gap between the mark and the next visible character to see the space
 ///   there: a run glyph that was widened over the space moves right ([`RLM_SHIFT`]).
 ///
@@ -747,7 +751,7 @@ fn mark_runs_for_poppler(out: &mut [Sized], line: &[Pend]) {
                 let over = chars[s..=i]
                     .iter()
                     .filter(|r| r.x0 > x0 + 0.01)
-                    .map(|r| r.b0 + RLM_GROW * em)
+                    .map(|r| r.b0 + POPPLER_OVERLAP * em)
                     .fold(f64::MAX, f64::min);
                 let c = &mut chars[j];
                 c.b0 += d;
@@ -755,24 +759,24 @@ fn mark_runs_for_poppler(out: &mut [Sized], line: &[Pend]) {
                 changed[j] = true;
             }
         }
-        // The run's last character reaches less than RLM_GROW past its slot and over the
-        // glyph before it (a digit's pad included): more would end poppler's line there.
+        // The run's last character reaches at most POPPLER_OVERLAP past its slot and over
+        // the glyph before it (a digit's pad included): more would end poppler's line there.
         let before = chars[s..i]
             .iter()
             .filter(|p| p.x0 < chars[i].x0)
             .map(|p| p.b1 + p.pad)
             .fold(f64::MIN, f64::max);
-        let floor = (chars[i].x0 - RLM_GROW * em).max(before - RLM_GROW * em);
+        let floor = (chars[i].x0 - POPPLER_OVERLAP * em).max(before - POPPLER_OVERLAP * em);
         if chars[i].b0 < floor && floor < chars[i].b1 {
             chars[i].b0 = floor;
             changed[i] = true;
         }
         let gx = chars[s..=i].iter().map(|c| c.b0).fold(f64::MAX, f64::min);
         let fits = |gap: f64, a: f64, b: f64| gap * RLM_SAFETY < 2.0 * a.max(b);
-        // The mark's box reaches up to RLM_REACH over the phrase: pdfminer's gap is from
-        // there to the last character's box.
+        // The mark's box reaches up to POPPLER_OVERLAP over the phrase: pdfminer's gap is
+        // from there to the last character's box.
         let span = chars[i].b0 - gx;
-        let over = span.clamp(0.0, RLM_REACH * em);
+        let over = span.clamp(0.0, POPPLER_OVERLAP * em);
         let gap = span - over;
         let w = chars[i].b1 - chars[i].b0;
         let mut width = RLM_WIDTH * em;
@@ -805,7 +809,7 @@ fn mark_runs_for_poppler(out: &mut [Sized], line: &[Pend]) {
                 pad: false,
                 grow: (
                     width - RLM_WIDTH * em,
-                    (c.b0 - gx).clamp(0.0, RLM_REACH * em),
+                    (c.b0 - gx).clamp(0.0, POPPLER_OVERLAP * em),
                 ),
             },
         ));
@@ -841,11 +845,7 @@ fn line_chars(out: &[Sized], line: &[Pend]) -> Vec<LineChar> {
                 size,
                 ch: s.ch,
                 ty: poppler_type(s.ch),
-                pad: if s.pad {
-                    f64::from(ARABIC_NUMBER_PAD) / WIDTH_STEPS * size
-                } else {
-                    0.0
-                },
+                pad: if s.pad { pad_width(size) } else { 0.0 },
             });
         }
     }
@@ -1177,12 +1177,8 @@ fn slots(item: &TextItem) -> Vec<Slot> {
         out[k].width = r - x;
         // Its box reaches back over the digits after the first to touch the first one's
         // (padded) glyph: MuPDF, which reads the first digit next, takes a gap for a space.
-        let pad = if digits > 1 {
-            f64::from(ARABIC_NUMBER_PAD) / WIDTH_STEPS * size
-        } else {
-            0.0
-        };
-        out[k].grow.0 = ((digits - 1) as f64 * share - pad).clamp(0.0, 0.45 * size);
+        let pad = if digits > 1 { pad_width(size) } else { 0.0 };
+        out[k].grow.0 = ((digits - 1) as f64 * share - pad).clamp(0.0, POPPLER_OVERLAP * size);
     }
     // The last digit of a number needs no pad (no digit follows to overlap), and one would
     // reach over the space before the number, which poppler then no longer sees; nor does
@@ -1688,13 +1684,17 @@ mod tests {
         // Left of the number, reaching a little over it, and short of the next letter by a
         // gap poppler reads as a space.
         assert!(
-            l < 56.0 && r > 56.0 && r <= 56.0 + RLM_REACH * 10.0 + 1e-9,
+            l < 56.0 && r > 56.0 && r <= 56.0 + POPPLER_OVERLAP * 10.0 + 1e-9,
             "{l} {r}"
         );
         assert!(l >= 51.0 + RLM_ROOM * 10.0 - 1e-9, "{l}");
-        // The number's last digit reaches left (pdfminer), less than RLM_GROW past its slot.
+        // The number's last digit reaches left (pdfminer), at most POPPLER_OVERLAP past its
+        // slot.
         let (l4, _) = box_of(&out[1].slots[4]);
-        assert!((71.0 - RLM_GROW * 10.0 - 1e-9..71.0).contains(&l4), "{l4}");
+        assert!(
+            (71.0 - POPPLER_OVERLAP * 10.0 - 1e-9..71.0).contains(&l4),
+            "{l4}"
+        );
         // The characters are all there, and no other item got a mark.
         assert_eq!(out[0].slots.len(), 3);
         assert_eq!(out[2].slots.len(), 3);
