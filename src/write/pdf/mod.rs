@@ -7,6 +7,7 @@
 
 pub mod glyphs;
 pub mod guard;
+pub mod pdfjs;
 pub mod postpass;
 pub mod print;
 pub mod textlayer;

@@ -21,11 +21,13 @@
 //!   font's width step (see [`ADJUST_STEP`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lopdf::{Dictionary, Document, Object, ObjectId, Stream};
 use rayon::prelude::*;
 
+use super::pdfjs;
 use super::textlayer::{Class, Outlines, class};
 
 /// The factor between the two sizes a right-to-left layer item alternates between.
@@ -87,7 +89,12 @@ pub fn finish(
     // Each glyph path's Form XObject, made on first use.
     let mut forms: Vec<Option<ObjectId>> = vec![None; outlines.paths.len()];
     let mut placed = vec![false; outlines.runs.len()];
-    let mut classes = HashMap::new();
+    // The layer font's space between words becomes code 32 (see [`pdfjs`]): the glyph
+    // classes are read from the `ToUnicode` maps as they were, the codes the content still has.
+    let mut classes: HashMap<ObjectId, Classes> = pdfjs::renumber(&mut doc)
+        .into_iter()
+        .map(|(tu, (cmap, glyphs))| (tu, (code_classes(&cmap), Arc::new(glyphs))))
+        .collect();
     // The content streams to finish with the resources they use: every page's, and the form
     // XObjects krilla made (groups with opacity draw through one).
     let mut targets: Vec<(Vec<ObjectId>, Option<ObjectId>, ObjectId)> = Vec::new();
@@ -137,7 +144,7 @@ pub fn finish(
             if drawn.is_empty() && layer.names.is_empty() {
                 return (owner, cid, None, drawn, runs, false);
             }
-            let text = layer_text(&glyphs, &layer);
+            let (text, stale) = rewrite_text(&glyphs, &layer);
             // Layer glyphs are boxes: one left in render mode 0 would paint over the page.
             let visible = layer.names.iter().any(|n| {
                 let mut at = b" 0 Tr/".to_vec();
@@ -149,10 +156,10 @@ pub fn finish(
             (
                 owner,
                 cid,
-                Some(stream).filter(|_| !visible),
+                Some(stream).filter(|_| !visible && !stale),
                 drawn,
                 runs,
-                visible,
+                visible || stale,
             )
         })
         .collect();
@@ -472,6 +479,10 @@ fn form_fonts(doc: &Document, form: ObjectId) -> BTreeMap<Vec<u8>, &Dictionary> 
 struct Layer {
     names: Vec<Vec<u8>>,
     classes: HashMap<[u8; 2], Class>,
+    /// Its glyphs' widths and codes for pdf.js's word spaces (see [`pdfjs`]).
+    glyphs: Arc<pdfjs::Glyphs>,
+    /// The right edge of the page (none in a form: where its text lands is not known here).
+    right: Option<f64>,
 }
 
 impl Layer {
@@ -502,9 +513,23 @@ fn layer_fonts(
     doc: &Document,
     owner: ObjectId,
     form: bool,
-    cache: &mut HashMap<ObjectId, HashMap<[u8; 2], Class>>,
+    cache: &mut HashMap<ObjectId, Classes>,
 ) -> Layer {
     let mut layer = Layer::default();
+    if !form {
+        layer.right = doc
+            .get_dictionary(owner)
+            .and_then(|p| p.get(b"MediaBox"))
+            .and_then(Object::as_array)
+            .ok()
+            .and_then(|b| b.get(2))
+            .and_then(|r| {
+                r.as_float()
+                    .map(f64::from)
+                    .or(r.as_i64().map(|v| v as f64))
+                    .ok()
+            });
+    }
     let fonts: BTreeMap<Vec<u8>, &Dictionary> = if form {
         form_fonts(doc, owner)
     } else {
@@ -522,17 +547,25 @@ fn layer_fonts(
         let Ok(id) = font.get(b"ToUnicode").and_then(Object::as_reference) else {
             continue;
         };
-        let classes = cache.entry(id).or_insert_with(|| {
-            doc.get_object(id)
+        let (classes, glyphs) = cache.entry(id).or_insert_with(|| {
+            let classes = doc
+                .get_object(id)
                 .and_then(Object::as_stream)
                 .and_then(Stream::decompressed_content)
                 .map(|cmap| code_classes(&cmap))
-                .unwrap_or_default()
+                .unwrap_or_default();
+            (classes, Arc::default())
         });
         layer.classes.extend(classes.iter().map(|(k, v)| (*k, *v)));
+        if layer.glyphs.space.is_none() {
+            layer.glyphs = glyphs.clone();
+        }
     }
     layer
 }
+
+/// A layer font's glyph classes (by code in typst's PDF) and what pdf.js's word spaces need.
+type Classes = (HashMap<[u8; 2], Class>, Arc<pdfjs::Glyphs>);
 
 /// The [`Class`] of each two-byte code a `ToUnicode` CMap maps to a single character
 /// (`bfchar` entries and `bfrange` runs, as krilla writes them); codes of class
@@ -781,16 +814,22 @@ fn operator_at(d: &[u8], i: usize, op: &[u8]) -> bool {
 }
 
 /// The layer's text objects made invisible and split per character where they run right to
-/// left (see the module documentation); other text objects are copied as they are.
+/// left (see the module documentation), with pdf.js's word spaces (see [`pdfjs`]); other text
+/// objects are copied as they are.
+#[cfg(test)]
 fn layer_text(d: &[u8], layer: &Layer) -> Vec<u8> {
+    rewrite_text(d, layer).0
+}
+
+/// [`layer_text`], and whether a text object in the layer font could not be read (it would
+/// keep codes [`pdfjs::renumber`] changed).
+fn rewrite_text(d: &[u8], layer: &Layer) -> (Vec<u8>, bool) {
     if layer.names.is_empty() {
-        return d.to_vec();
+        return (d.to_vec(), false);
     }
-    let mut out = Vec::with_capacity(d.len() + d.len() / 4);
-    let mut copied = 0;
+    // The text objects: where `BT` and `ET` are.
+    let mut spans = Vec::new();
     let mut i = 0;
-    // Which of the two sizes the last right-to-left layer character had.
-    let mut alternate = false;
     while let Some(p) = find(&d[i..], b"BT") {
         let bt = i + p;
         i = bt + 2;
@@ -801,26 +840,155 @@ fn layer_text(d: &[u8], layer: &Layer) -> Vec<u8> {
             break;
         };
         i = et + 2;
-        let Some(toks) = tokens(&d[bt + 2..et]) else {
+        spans.push((bt, et));
+    }
+    let toks: Vec<Option<Vec<Tok>>> = spans
+        .iter()
+        .map(|(bt, et)| tokens(&d[bt + 2..*et]))
+        .collect();
+    let objects: Vec<Option<Object_>> = toks
+        .iter()
+        .map(|t| t.as_deref().and_then(|t| read_object(t, layer)))
+        .collect();
+    let mut stale = false;
+    for ((bt, et), o) in spans.iter().zip(&objects) {
+        if o.is_none()
+            && layer.names.iter().any(|n| {
+                let mut at = b"/".to_vec();
+                at.extend_from_slice(n);
+                at.push(b' ');
+                find(&d[*bt..*et], &at).is_some()
+            })
+        {
+            stale = true;
+        }
+    }
+    // Where each object is on the page: the `cm` krilla writes before it.
+    let frames: Vec<Option<pdfjs::Frame>> = spans
+        .iter()
+        .enumerate()
+        .map(|(k, (bt, _))| {
+            let from = if k == 0 { 0 } else { spans[k - 1].1 };
+            let (x, y) = cm_origin(&d[from..*bt])?;
+            let o = objects[k].as_ref()?;
+            Some(pdfjs::Frame {
+                x,
+                y: y - o.y0,
+                right: layer.right?,
+            })
+        })
+        .collect();
+    let mut out = Vec::with_capacity(d.len() + d.len() / 4);
+    let mut copied = 0;
+    // Which of the two sizes the last right-to-left layer character had.
+    let mut alternate = false;
+    let mut reader = pdfjs::Reader::default();
+    let mut incoming: Option<f64> = None;
+    for (k, (bt, et)) in spans.iter().enumerate() {
+        let Some(o) = &objects[k] else {
+            reader = pdfjs::Reader::default();
+            incoming = None;
             continue;
         };
-        let Some(text) = layer_object(&toks, layer, &mut alternate) else {
-            continue;
+        let shape = shape(o, layer);
+        // A space that ends the object moves to the start of the next one on its line.
+        let next = objects.get(k + 1).and_then(Option::as_ref);
+        let drop_last = match (frames[k], frames.get(k + 1).copied().flatten(), next) {
+            (Some(f), Some(g), Some(n)) => {
+                o.glyphs
+                    .last()
+                    .is_some_and(|(_, g)| layer.glyphs.is_any_space(g))
+                    && layer.glyphs.space.is_some()
+                    && o.moves.is_empty()
+                    && n.moves.is_empty()
+                    && (f.y - g.y).abs() < 0.25 * o.size
+                    && n.glyphs
+                        .first()
+                        .is_some_and(|(_, g)| !matches!(layer.class(g), Class::Space | Class::Mark))
+            }
+            _ => false,
         };
-        out.extend_from_slice(&d[copied..bt]);
+        let frame = frames[k].filter(|_| o.moves.is_empty());
+        // Whether the next object on the line starts a word after a space.
+        let continues = drop_last
+            || match (frames[k], frames.get(k + 1).copied().flatten(), next) {
+                (Some(f), Some(g), Some(n)) => {
+                    (f.y - g.y).abs() < 0.25 * o.size
+                        && n.glyphs
+                            .first()
+                            .is_some_and(|(_, g)| layer.glyphs.is_any_space(g))
+                }
+                _ => false,
+            };
+        let plan = pdfjs::plan(
+            frame,
+            o.x0,
+            o.size,
+            &shape.glyphs,
+            &layer.glyphs,
+            incoming,
+            drop_last,
+            shape.rtl,
+            continues,
+            &mut reader,
+        );
+        let text = write_object(o, layer, &shape, &plan, incoming, drop_last, &mut alternate);
+        incoming = None;
+        if drop_last && let (Some(f), Some(g)) = (frames[k], frames[k + 1]) {
+            // Where the space was drawn, in the next object's text space.
+            let mut x = o.x0;
+            for (i, (_, gl)) in o.glyphs.iter().enumerate() {
+                x -= shape.glyphs[i].adjust * o.size / 1000.0;
+                if i + 1 < o.glyphs.len() {
+                    x += layer.glyphs.width(gl, o.size);
+                }
+            }
+            incoming = Some(f.x + x - g.x);
+        }
+        out.extend_from_slice(&d[copied..*bt]);
         out.extend_from_slice(b"BT ");
         out.extend_from_slice(&text);
         out.extend_from_slice(b"ET");
         copied = et + 2;
     }
     out.extend_from_slice(&d[copied..]);
-    out
+    (out, stale && layer.glyphs.space.is_some())
 }
 
-/// The inside of one layer text object rewritten, or `None` when it is not one of ours (another
-/// font, operators we do not expect).
-fn layer_object(toks: &[Tok], layer: &Layer, alternate: &mut bool) -> Option<Vec<u8>> {
-    // Operators with their operands.
+/// The origin of the last `cm` in `d` when it is krilla's `1 0 0 -1 x y`.
+fn cm_origin(d: &[u8]) -> Option<(f64, f64)> {
+    let at = memchr::memmem::rfind(d, b" cm")?;
+    let head = &d[d[..at].len().saturating_sub(120)..at];
+    let nums: Vec<&[u8]> = head
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let [a, b, c, dd, x, y] = nums.get(nums.len().checked_sub(6)?..)? else {
+        return None;
+    };
+    let one = |t: &[u8], v: f64| parse(t) == Some(v);
+    (one(a, 1.0) && one(b, 0.0) && one(c, 0.0) && one(dd, -1.0)).then_some((parse(x)?, parse(y)?))
+}
+
+/// A layer text object as read: its operators with their operands, font, glyphs.
+struct Object_<'a> {
+    ops: Vec<(&'a [u8], &'a [Tok<'a>])>,
+    name: &'a [u8],
+    size: f64,
+    /// The shown glyphs with the adjustment before each (Identity-H: two bytes a glyph).
+    glyphs: Vec<(f64, &'a [u8])>,
+    /// Which `TJ` (or `Tj`) each glyph is in.
+    shows: Vec<usize>,
+    /// Text matrices set after the first glyph, with the glyph they come before: krilla starts
+    /// a new run of glyphs where their raise changes (the layer sets none today).
+    moves: Vec<(usize, &'a [Tok<'a>])>,
+    /// The origin of the first text matrix.
+    x0: f64,
+    y0: f64,
+}
+
+/// The text object of `toks` when it is in the layer font and has nothing unexpected.
+fn read_object<'a>(toks: &'a [Tok<'a>], layer: &Layer) -> Option<Object_<'a>> {
     let mut ops: Vec<(&[u8], &[Tok])> = Vec::new();
     let mut start = 0;
     for (k, t) in toks.iter().enumerate() {
@@ -844,16 +1012,14 @@ fn layer_object(toks: &[Tok], layer: &Layer, alternate: &mut bool) -> Option<Vec
     if !layer.names.iter().any(|l| l == name) {
         return None;
     }
-    // The glyphs of the shown text with the adjustment before each, and whether any move
-    // between two of them goes backwards (right to left).
     let mut glyphs: Vec<(f64, &[u8])> = Vec::new();
-    // Text matrices set after the first glyph, with the glyph they come before: krilla starts a
-    // new run of glyphs where their raise changes (the layer sets none today).
+    let mut shows = Vec::new();
     let mut moves: Vec<(usize, &[Tok])> = Vec::new();
-    // Identity-H: two bytes a glyph.
-    for (op, args) in &ops {
+    let (mut x0, mut y0) = (0.0, 0.0);
+    for (n, (op, args)) in ops.iter().enumerate() {
         match *op {
             b"Tm" if !glyphs.is_empty() => moves.push((glyphs.len(), args)),
+            b"Tm" => (x0, y0) = origin(args).unwrap_or((0.0, 0.0)),
             b"TJ" => {
                 let mut adjust = 0.0;
                 for t in *args {
@@ -862,6 +1028,7 @@ fn layer_object(toks: &[Tok], layer: &Layer, alternate: &mut bool) -> Option<Vec
                         Tok::Str(h) if h.len() % 2 == 0 => {
                             for g in h.chunks(2) {
                                 glyphs.push((adjust, g));
+                                shows.push(n);
                                 adjust = 0.0;
                             }
                         }
@@ -872,44 +1039,164 @@ fn layer_object(toks: &[Tok], layer: &Layer, alternate: &mut bool) -> Option<Vec
             }
             b"Tj" => match args {
                 [Tok::Str(h)] if h.len() % 2 == 0 => {
-                    glyphs.extend(h.chunks(2).map(|g| (0.0, g)));
+                    for g in h.chunks(2) {
+                        glyphs.push((0.0, g));
+                        shows.push(n);
+                    }
                 }
                 _ => return None,
             },
-            b"Tr" | b"Tf" | b"Tm" | b"Td" | b"Tc" | b"Tw" | b"Tz" | b"TL" | b"Ts" => {}
+            b"Tr" | b"Tf" | b"Td" | b"Tc" | b"Tw" | b"Tz" | b"TL" | b"Ts" => {}
             _ => return None,
         }
     }
+    Some(Object_ {
+        ops,
+        name,
+        size,
+        glyphs,
+        shows,
+        moves,
+        x0,
+        y0,
+    })
+}
+
+/// How a layer text object is written: each glyph's class, whether a text object of its own
+/// starts at it, whether it runs right to left, and the glyphs as [`pdfjs::plan`] reads them.
+struct Shape<'a> {
+    classes: Vec<Class>,
+    split: Vec<bool>,
+    rtl: bool,
+    glyphs: Vec<pdfjs::Glyph<'a>>,
+}
+
+/// The [`Shape`] of `o`.
+fn shape<'a>(o: &Object_<'a>, layer: &Layer) -> Shape<'a> {
+    let glyphs = &o.glyphs;
     let backward = |a: f64| a > BACKWARD;
     let classes: Vec<Class> = glyphs.iter().map(|(_, g)| layer.class(g)).collect();
+    let mut moved = vec![false; glyphs.len() + 1];
+    for (k, _) in &o.moves {
+        moved[*k] = true;
+    }
     // Whether a text object of its own starts at glyph `k` (see [`together`]).
+    let split: Vec<bool> = (0..glyphs.len())
+        .map(|k| {
+            k > 0
+                && (moved[k]
+                    || (!together(classes[k - 1], classes[k])
+                        && (backward(glyphs[k].0) || classes[k] == Class::Mark)))
+        })
+        .collect();
+    let rtl = (1..glyphs.len()).any(|k| (backward(glyphs[k].0) || moved[k]) && split[k]);
+    // The adjustments as written: in steps of ADJUST_STEP (see [`Rounding`]).
+    let mut rounding = Rounding::default();
+    let shaped = glyphs
+        .iter()
+        .enumerate()
+        .map(|(k, (adjust, g))| {
+            if moved[k] {
+                rounding = Rounding::default();
+            }
+            let word_start = k == 0 || classes[k - 1] == Class::Space;
+            pdfjs::Glyph {
+                g,
+                class: classes[k],
+                adjust: rounding.write(*adjust, word_start),
+                joined: k > 0
+                    && if rtl {
+                        !split[k]
+                    } else {
+                        o.shows[k] == o.shows[k - 1]
+                    },
+                split: k == 0 || (rtl && split[k]),
+            }
+        })
+        .collect();
+    Shape {
+        classes,
+        split,
+        rtl,
+        glyphs: shaped,
+    }
+}
+
+/// The inside of layer text object `o` rewritten (see [`layer_text`]): `incoming`, a space
+/// moved in from the object before (at that x of its text space); `drop_last`, its last glyph
+/// moved to the next.
+fn write_object(
+    o: &Object_,
+    layer: &Layer,
+    shape: &Shape,
+    plan: &pdfjs::Plan,
+    incoming: Option<f64>,
+    drop_last: bool,
+    alternate: &mut bool,
+) -> Vec<u8> {
+    let Shape {
+        classes,
+        split,
+        rtl,
+        glyphs: shaped,
+    } = shape;
+    let rtl = *rtl;
+    let glyphs = &o.glyphs;
+    let size = o.size;
     let mut moved_at: Vec<Option<&[Tok]>> = vec![None; glyphs.len() + 1];
-    for (k, tm) in &moves {
+    for (k, tm) in &o.moves {
         moved_at[*k] = Some(tm);
     }
     let moved = |k: usize| moved_at[k];
-    let split = |k: usize| {
-        k > 0
-            && (moved(k).is_some()
-                || (!together(classes[k - 1], classes[k])
-                    && (backward(glyphs[k].0) || classes[k] == Class::Mark)))
-    };
-    let rtl = (1..glyphs.len()).any(|k| (backward(glyphs[k].0) || moved(k).is_some()) && split(k));
-    let name = String::from_utf8_lossy(name);
+    let name = String::from_utf8_lossy(o.name);
     let sizes = [size, size * ALTERNATE_SIZE].map(|s| format!("/{name} {} Tf", number(s, 5)));
+    let last = if drop_last {
+        glyphs.len().checked_sub(1)
+    } else {
+        None
+    };
+    // The space moved in: drawn where it was, its `Tw` before it, and back to the text
+    // matrix's origin after it.
+    let prefix = |out: &mut Vec<u8>| {
+        let Some(sp) = incoming else { return };
+        // A move from the text matrix's origin (where the object starts).
+        let dx = ((sp - o.x0) * 10.0).round() / 10.0;
+        out.extend_from_slice(format!("{} 0 Td\n", number(dx, 1)).as_bytes());
+        if let Some(tw) = plan.incoming_tw {
+            out.extend_from_slice(format!("{} Tw\n", number(tw, 1)).as_bytes());
+        }
+        let w = layer
+            .glyphs
+            .space
+            .map_or(0.0, |s| layer.glyphs.width(&s, size));
+        let back = (dx + w) * 1000.0 / size;
+        out.push(b'[');
+        hex(out, &pdfjs::SPACE_CODE);
+        integer(out, back.round());
+        out.extend_from_slice(b"]TJ\n");
+    };
+    // The plan's operators before glyph `k`.
+    let before = |out: &mut Vec<u8>, k: usize| {
+        if let Some(tw) = plan.tw.get(k).copied().flatten() {
+            out.extend_from_slice(format!("\n{} Tw", number(tw, 1)).as_bytes());
+        }
+        if let Some(dx) = plan.td.get(k).copied().flatten() {
+            out.extend_from_slice(format!("\n{} 0 Td", number(dx, 1)).as_bytes());
+        }
+        out.push(b'\n');
+    };
     let mut out = Vec::new();
     let mut shown = false;
+    // The first glyph of the next `TJ` or `Tj` (left to right).
+    let mut next = 0;
     // The origin of the text matrix in force, when it is one of krilla's (`1 0 0 -1 x y`).
     let mut matrix: Option<(f64, f64)> = None;
-    // The rounding of the adjustments written so far.
-    let mut rounding = Rounding::default();
-    for (op, args) in &ops {
+    for (op, args) in &o.ops {
         match *op {
             // Set again for each run of glyphs krilla starts: written with the glyphs.
             b"Tr" | b"Tf" | b"Tm" if rtl && shown => continue,
             b"Tm" => {
                 matrix = origin(args);
-                rounding = Rounding::default();
                 match matrix {
                     Some((x, y)) => out.extend_from_slice(
                         format!("1 0 0 -1 {} {} Tm", number(x, 3), number(y, 3)).as_bytes(),
@@ -928,15 +1215,20 @@ fn layer_object(toks: &[Tok], layer: &Layer, alternate: &mut bool) -> Option<Vec
                     continue;
                 }
                 shown = true;
-                // Adjustments in steps of ADJUST_STEP (see [`Rounding`]).
+                prefix(&mut out);
+                let mut open = false;
                 for (k, (adjust, g)) in glyphs.iter().enumerate() {
+                    if Some(k) == last {
+                        break;
+                    }
                     // pdf.js joins a mark to the item before it without looking where it is.
                     let mark = classes[k] == Class::Mark;
-                    let split = split(k);
+                    let split = split[k];
                     if split {
                         // A text object of its own (PDFium), and a size of its own where
                         // pdf.js would join it to the previous character.
                         out.extend_from_slice(b"]TJ");
+                        open = false;
                         if let Some(tm) = moved(k) {
                             // A raised run: its own text matrix (the adjustment before
                             // its first glyph is relative to it), written as a move from
@@ -957,7 +1249,9 @@ fn layer_object(toks: &[Tok], layer: &Layer, alternate: &mut bool) -> Option<Vec
                                 }
                             }
                             out.push(b'\n');
-                            rounding = Rounding::default();
+                        }
+                        if plan.tw[k].is_some() || plan.td[k].is_some() {
+                            before(&mut out, k);
                         }
                         // After a new text matrix pdf.js may join whatever the move (it
                         // compares the pen with the matrix's origin): a new size always.
@@ -965,34 +1259,43 @@ fn layer_object(toks: &[Tok], layer: &Layer, alternate: &mut bool) -> Option<Vec
                             *alternate = !*alternate;
                             out.extend_from_slice(sizes[*alternate as usize].as_bytes());
                         }
+                    } else if k == 0 && (plan.tw[0].is_some() || plan.td[0].is_some()) {
+                        before(&mut out, 0);
                     }
                     if k == 0 || split {
                         out.push(b'[');
+                        open = true;
                     }
-                    let word_start = k == 0 || classes[k - 1] == Class::Space;
-                    let written = rounding.write(*adjust, word_start);
+                    let written = shaped[k].adjust;
                     if written != 0.0 {
                         integer(&mut out, written);
                     }
-                    hex(&mut out, g);
+                    hex(&mut out, &layer.glyphs.code(g));
                 }
-                if !glyphs.is_empty() {
+                if open {
                     out.extend_from_slice(b"]TJ");
                 }
             }
             b"TJ" => {
-                // Left to right: krilla's adjustments (the rounding of the layer font's
-                // widths) in steps of ADJUST_STEP.
-                let mut adjust = 0.0;
-                let mut after_space = true;
+                // Left to right: krilla's arrays, the adjustments (the rounding of the layer
+                // font's widths) in steps of ADJUST_STEP.
+                if !shown {
+                    prefix(&mut out);
+                }
+                shown = true;
+                let mut k = next;
                 // Glyphs with nothing between them are written as one string.
                 let mut run: Vec<u8> = Vec::new();
                 for t in *args {
                     match t {
-                        Tok::Num(n) => adjust += parse(n)?,
+                        Tok::Num(_) => {}
                         Tok::Str(h) => {
-                            for g in h.chunks(2) {
-                                let written = rounding.write(adjust, after_space);
+                            for _ in h.chunks(2) {
+                                if Some(k) == last || k >= glyphs.len() {
+                                    k += 1;
+                                    continue;
+                                }
+                                let written = shaped[k].adjust;
                                 if written != 0.0 {
                                     if !run.is_empty() {
                                         hex(&mut out, &run);
@@ -1000,9 +1303,8 @@ fn layer_object(toks: &[Tok], layer: &Layer, alternate: &mut bool) -> Option<Vec
                                     }
                                     integer(&mut out, written);
                                 }
-                                run.extend_from_slice(g);
-                                adjust = 0.0;
-                                after_space = layer.class(g) == Class::Space;
+                                run.extend_from_slice(&layer.glyphs.code(glyphs[k].1));
+                                k += 1;
                             }
                         }
                         Tok::Close if !run.is_empty() => {
@@ -1012,16 +1314,34 @@ fn layer_object(toks: &[Tok], layer: &Layer, alternate: &mut bool) -> Option<Vec
                         }
                         Tok::Open => out.push(b'['),
                         Tok::Close => out.push(b']'),
-                        _ => return None,
+                        _ => {}
                     }
                 }
                 out.extend_from_slice(b"TJ");
+                next = k;
+            }
+            b"Tj" => {
+                if !shown {
+                    prefix(&mut out);
+                }
+                shown = true;
+                let mut run = Vec::new();
+                if let [Tok::Str(h)] = *args {
+                    for _ in h.chunks(2) {
+                        if Some(next) != last && next < glyphs.len() {
+                            run.extend_from_slice(&layer.glyphs.code(glyphs[next].1));
+                        }
+                        next += 1;
+                    }
+                }
+                hex(&mut out, &run);
+                out.extend_from_slice(b" Tj");
             }
             _ => write_op(&mut out, op, args),
         }
         out.push(b'\n');
     }
-    Some(out)
+    out
 }
 
 /// The origin `(x, y)` of a text matrix `1 0 0 -1 x y` (krilla's, in a flipped page).
@@ -1186,6 +1506,7 @@ mod tests {
         Layer {
             names: vec![b"f0".to_vec()],
             classes: marks.iter().map(|m| (*m, Class::Mark)).collect(),
+            ..Layer::default()
         }
     }
 
@@ -1376,5 +1697,58 @@ mod tests {
         assert_eq!(form_name(0), b"G0");
         assert_eq!(form_name(35), b"Gz");
         assert_eq!(form_name(36), b"G10");
+    }
+
+    #[test]
+    fn a_space_before_a_number_moves_into_the_number_with_its_word_spacing() {
+        // «عام 2014» on one line: the Arabic word (code 0007, half an em) ends its text object
+        // with the space between words (code 0004, a quarter em, made code 32); the number
+        // (0008, 0009: weak) is the next object, to the left.
+        let glyphs = pdfjs::Glyphs {
+            widths: [
+                ([0, 4], 240.0),
+                ([0, 7], 500.0),
+                ([0, 8], 500.0),
+                ([0, 9], 500.0),
+            ]
+            .into_iter()
+            .collect(),
+            spaces: [[0, 4]].into_iter().collect(),
+            space: Some([0, 4]),
+            ..pdfjs::Glyphs::default()
+        };
+        let l = Layer {
+            names: vec![b"f0".to_vec()],
+            classes: [
+                ([0, 4], Class::Space),
+                ([0, 8], Class::Weak),
+                ([0, 9], Class::Weak),
+            ]
+            .into_iter()
+            .collect(),
+            glyphs: Arc::new(glyphs),
+            right: Some(400.0),
+        };
+        let d = b"q 1 0 0 -1 200 300 cm/c0 cs 0 scn\nBT 0 Tr/f0 10 Tf 1 0 0 -1 0 0 Tm[-1000<0007>1000<0007>740<0004>]TJ\nET\nQ\nq 1 0 0 -1 187.6 300 cm/c0 cs 0 scn\nBT 0 Tr/f0 10 Tf 1 0 0 -1 0 0 Tm[<00080009>]TJ\nET\nQ\n";
+        let out = String::from_utf8(layer_text(d, &l)).unwrap();
+        let (word, number) = out.split_once("ET").unwrap();
+        // The word has no space left; the number starts with it, code 32, drawn where it was
+        // (200 + 2.6 − 187.6 = 15 right of the number's origin), after a `Tw` that moves the
+        // number for pdf.js more than 0.6 em right of the word's end (200 + 10).
+        assert!(
+            !word.contains("<0020>") && !word.contains("<0004>"),
+            "{out}"
+        );
+        assert!(number.contains("15 0 Td"), "{out}");
+        let tw: f64 = number
+            .split(" Tw")
+            .next()
+            .and_then(|t| t.split_whitespace().last())
+            .and_then(|t| t.parse().ok())
+            .expect("a Tw");
+        assert!(187.6 + tw > 200.0 + 10.0 + 6.0, "{tw}: {out}");
+        // Back at the number's origin after the space: 15 pt + 2.4 pt is 1740 thousandths.
+        assert!(number.contains("[<0020>1740]TJ"), "{out}");
+        assert!(number.contains("<00080009>"), "{out}");
     }
 }

@@ -65,12 +65,28 @@ struct Slot {
 
 impl Slot {
     /// The layer font's glyph for this slot: its character and width step.
-    fn key(&self, size: f64) -> (char, u16) {
+    /// `last`: whether it is its item's last slot.
+    fn key(&self, size: f64, last: bool) -> (char, u16) {
+        if self.ch == ' ' && !last {
+            // One glyph for the spaces between words whatever their slots (the pen moves by
+            // the slot all the same): [`super::postpass`] gives it the code pdf.js adds word
+            // spacing to. A space that ends an item keeps a box as wide as its slot: at a
+            // line's end PDFium and MuPDF read a narrower one as a break inside the word.
+            return (' ', SPACE_STEP);
+        }
         let pad = if self.pad { ARABIC_NUMBER_PAD } else { 0 };
         let width = self.width + self.grow.0 + self.grow.1;
         (self.ch, (step(width, size) + pad).min(MAX_WIDTH_STEP))
     }
 }
+
+/// The width steps of the layer's one space glyph: a quarter em, about a space of the body
+/// font (see [`Slot::key`]).
+const SPACE_STEP: u16 = 12;
+
+/// The width of the layer's space glyph in the PDF (thousandths of an em): how
+/// [`super::pdfjs`] knows it.
+pub const SPACE_WIDTH: f64 = SPACE_STEP as f64 * 1000.0 / WIDTH_STEPS;
 
 /// Extra width steps of an Arabic-Indic digit's glyph in a left-to-right run. MuPDF takes two
 /// right-to-left characters (Arabic numbers count as such) that follow each other left to
@@ -118,8 +134,8 @@ pub fn prepare(doc: &PagedDocument) -> (PagedDocument, Outlines) {
     // The glyphless font's repertoire (character, width step).
     let mut repertoire: BTreeSet<(char, u16)> = BTreeSet::new();
     for item in read.iter().flat_map(|(items, _)| items) {
-        for s in &item.slots {
-            repertoire.insert(s.key(item.size));
+        for (k, s) in item.slots.iter().enumerate() {
+            repertoire.insert(s.key(item.size, k + 1 == item.slots.len()));
         }
     }
     let gids: BTreeMap<(char, u16), u16> = repertoire
@@ -1352,7 +1368,7 @@ impl Rebuild<'_> {
             let start = text.len() as u16;
             text.push(s.ch);
             let end = text.len() as u16;
-            let id = self.gids[&s.key(size)];
+            let id = self.gids[&s.key(size, i + 1 == slots.len())];
             // Drawn at the slot's left edge; the pen ends where the next slot starts.
             let next = slots.get(i + 1).map_or(s.left + s.width, |n| {
                 if n.left < s.left {
