@@ -362,25 +362,40 @@ pub struct Plan {
     pub incoming_tw: Option<f64>,
 }
 
-/// The word-space plan of a text object at `frame` (none when it is not known) whose text
-/// matrix starts at `x0`, in `size` pt, with `glyphs`; `incoming`: the x (its text space) of a
-/// space moved in from the object before, written first and ending at `x0`; `drop_last`: its
-/// last glyph (a space) moved to the next object; `allow`: whether its own spaces may get a
-/// `Tw` (right-to-left objects: in a left-to-right one pdf.js finds forward gaps already);
-/// `continues`: whether the next object goes on on the same line. Updates `reader`.
-#[allow(clippy::too_many_arguments)]
-pub fn plan(
-    frame: Option<Frame>,
-    x0: f64,
-    size: f64,
-    glyphs: &[Glyph],
-    font: &Glyphs,
-    incoming: Option<f64>,
-    drop_last: bool,
-    allow: bool,
-    continues: bool,
-    reader: &mut Reader,
-) -> Plan {
+/// A text object of the layer as [`plan`] reads it.
+pub struct Text<'a> {
+    /// Where it is on the page (none when that is not known: no word spacing then).
+    pub frame: Option<Frame>,
+    /// Where its text matrix starts (x, its text space).
+    pub x0: f64,
+    /// Its text size (pt).
+    pub size: f64,
+    pub glyphs: &'a [Glyph<'a>],
+    /// The x (its text space) of a space moved in from the object before, written first and
+    /// ending at `x0`.
+    pub incoming: Option<f64>,
+    /// Whether its last glyph (a space) moves to the next object.
+    pub drop_last: bool,
+    /// Whether its own spaces may get a `Tw`: right-to-left objects (in a left-to-right one
+    /// pdf.js finds forward gaps already).
+    pub allow: bool,
+    /// Whether the next object goes on on the same line after a space.
+    pub continues: bool,
+}
+
+/// The word-space plan of `text` in the layer font `font`, after what `reader` read last;
+/// updates `reader`.
+pub fn plan(text: &Text, font: &Glyphs, reader: &mut Reader) -> Plan {
+    let Text {
+        frame,
+        x0,
+        size,
+        glyphs,
+        incoming,
+        drop_last,
+        allow,
+        continues,
+    } = *text;
     let n = glyphs.len();
     let mut plan = Plan {
         tw: vec![None; n],
@@ -503,6 +518,11 @@ pub fn plan(
         spaces.push((i, j, need));
     }
     let round = |k: f64| (k / TW_STEP).ceil() * TW_STEP;
+    // The most any word of the object needs (measured from a glyph of the object).
+    let most_known = spaces
+        .iter()
+        .filter_map(|s| s.2)
+        .fold(f64::NEG_INFINITY, f64::max);
     // The true pen and pdf.js's shift from it (text space), the Tw in force, the line matrix.
     let mut x = incoming.unwrap_or(x0);
     let mut shift = 0.0;
@@ -529,7 +549,7 @@ pub fn plan(
                 let need = p + JUMP * em - origin;
                 let ok = |k: f64| fits(ts + k, j);
                 // One `Tw` for the object where it can: the most any of its words needs.
-                let most = round(spaces.iter().filter_map(|s| s.2).fold(need, f64::max));
+                let most = round(most_known.max(need));
                 let want = if (tw >= need || need <= 0.0) && ok(tw) {
                     tw
                 } else if need <= 0.0 {
@@ -754,6 +774,20 @@ mod tests {
             .collect()
     }
 
+    /// A right-to-left text object of `glyphs` in 10 pt text at `frame`, its matrix at 0.
+    fn rtl<'a>(frame: Option<Frame>, glyphs: &'a [Glyph<'a>]) -> Text<'a> {
+        Text {
+            frame,
+            x0: 0.0,
+            size: 10.0,
+            glyphs,
+            incoming: None,
+            drop_last: false,
+            allow: true,
+            continues: false,
+        }
+    }
+
     /// Where pdf.js sees each glyph start (page x) with `plan` applied, and each word's first
     /// letter's distance from where the last word ended (em).
     fn read(at: &[(f64, [u8; 2])], plan: &Plan, frame: Frame) -> (Vec<f64>, Vec<f64>) {
@@ -802,18 +836,7 @@ mod tests {
         };
         let g = glyphs(&at, &f);
         let mut reader = Reader::default();
-        let plan = plan(
-            Some(frame),
-            0.0,
-            10.0,
-            &g,
-            &f,
-            None,
-            false,
-            true,
-            false,
-            &mut reader,
-        );
+        let plan = plan(&rtl(Some(frame), &g), &f, &mut reader);
         let (origins, jumps) = read(&at, &plan, frame);
         assert!(plan.tw.iter().flatten().count() >= 1, "{plan:?}");
         assert!(plan.td.iter().flatten().count() >= 1, "{plan:?}");
@@ -842,34 +865,12 @@ mod tests {
             y: 500.0,
             right: 305.0,
         };
-        let plan = plan(
-            Some(frame),
-            0.0,
-            10.0,
-            &g,
-            &f,
-            None,
-            false,
-            true,
-            false,
-            &mut Reader::default(),
-        );
+        let plan = plan(&rtl(Some(frame), &g), &f, &mut Reader::default());
         assert!(plan.tw.iter().all(Option::is_none), "{plan:?}");
         let mut reader = Reader {
             prev: Some((1.0, 2.0)),
         };
-        let plan = super::plan(
-            None,
-            0.0,
-            10.0,
-            &g,
-            &f,
-            None,
-            false,
-            true,
-            false,
-            &mut reader,
-        );
+        let plan = super::plan(&rtl(None, &g), &f, &mut reader);
         assert!(plan.tw.iter().all(Option::is_none) && reader.prev.is_none());
     }
 }

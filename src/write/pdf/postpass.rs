@@ -18,7 +18,10 @@
 //!   vertical offset, which the layer does not make today) comes with a text matrix per
 //!   height from krilla: it is written as a move (`Td`) before the character it moves, which
 //!   starts a text object and a size of its own. `TJ` adjustments are written in the layer
-//!   font's width step (see [`ADJUST_STEP`]).
+//!   font's width step (see [`ADJUST_STEP`]);
+//! - the layer's space between words gets code 32, with the word spacing that gives pdf.js its
+//!   spaces, and a space that ends a text object moves into the next one on its line (see
+//!   [`super::pdfjs`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -846,7 +849,7 @@ fn rewrite_text(d: &[u8], layer: &Layer) -> (Vec<u8>, bool) {
         .iter()
         .map(|(bt, et)| tokens(&d[bt + 2..*et]))
         .collect();
-    let objects: Vec<Option<Object_>> = toks
+    let objects: Vec<Option<TextObject>> = toks
         .iter()
         .map(|t| t.as_deref().and_then(|t| read_object(t, layer)))
         .collect();
@@ -920,18 +923,17 @@ fn rewrite_text(d: &[u8], layer: &Layer) -> (Vec<u8>, bool) {
                 }
                 _ => false,
             };
-        let plan = pdfjs::plan(
+        let placed = pdfjs::Text {
             frame,
-            o.x0,
-            o.size,
-            &shape.glyphs,
-            &layer.glyphs,
+            x0: o.x0,
+            size: o.size,
+            glyphs: &shape.glyphs,
             incoming,
             drop_last,
-            shape.rtl,
+            allow: shape.rtl,
             continues,
-            &mut reader,
-        );
+        };
+        let plan = pdfjs::plan(&placed, &layer.glyphs, &mut reader);
         let text = write_object(o, layer, &shape, &plan, incoming, drop_last, &mut alternate);
         incoming = None;
         if drop_last && let (Some(f), Some(g)) = (frames[k], frames[k + 1]) {
@@ -971,7 +973,7 @@ fn cm_origin(d: &[u8]) -> Option<(f64, f64)> {
 }
 
 /// A layer text object as read: its operators with their operands, font, glyphs.
-struct Object_<'a> {
+struct TextObject<'a> {
     ops: Vec<(&'a [u8], &'a [Tok<'a>])>,
     name: &'a [u8],
     size: f64,
@@ -988,7 +990,7 @@ struct Object_<'a> {
 }
 
 /// The text object of `toks` when it is in the layer font and has nothing unexpected.
-fn read_object<'a>(toks: &'a [Tok<'a>], layer: &Layer) -> Option<Object_<'a>> {
+fn read_object<'a>(toks: &'a [Tok<'a>], layer: &Layer) -> Option<TextObject<'a>> {
     let mut ops: Vec<(&[u8], &[Tok])> = Vec::new();
     let mut start = 0;
     for (k, t) in toks.iter().enumerate() {
@@ -1050,7 +1052,7 @@ fn read_object<'a>(toks: &'a [Tok<'a>], layer: &Layer) -> Option<Object_<'a>> {
             _ => return None,
         }
     }
-    Some(Object_ {
+    Some(TextObject {
         ops,
         name,
         size,
@@ -1072,7 +1074,7 @@ struct Shape<'a> {
 }
 
 /// The [`Shape`] of `o`.
-fn shape<'a>(o: &Object_<'a>, layer: &Layer) -> Shape<'a> {
+fn shape<'a>(o: &TextObject<'a>, layer: &Layer) -> Shape<'a> {
     let glyphs = &o.glyphs;
     let backward = |a: f64| a > BACKWARD;
     let classes: Vec<Class> = glyphs.iter().map(|(_, g)| layer.class(g)).collect();
@@ -1126,7 +1128,7 @@ fn shape<'a>(o: &Object_<'a>, layer: &Layer) -> Shape<'a> {
 /// moved in from the object before (at that x of its text space); `drop_last`, its last glyph
 /// moved to the next.
 fn write_object(
-    o: &Object_,
+    o: &TextObject,
     layer: &Layer,
     shape: &Shape,
     plan: &pdfjs::Plan,
