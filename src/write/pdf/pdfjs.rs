@@ -82,6 +82,7 @@ impl Glyphs {
             .map_or(0.0, |w| w * size / 1000.0)
     }
 
+    /// Whether `g` is a format character's (pdf.js skips it).
     fn is_format(&self, g: &[u8]) -> bool {
         <[u8; 2]>::try_from(g).is_ok_and(|g| self.format.contains(&g))
     }
@@ -326,8 +327,11 @@ fn swap_codes(
 /// page's right edge.
 #[derive(Clone, Copy, Debug)]
 pub struct Frame {
+    /// The `cm` origin's x (pt).
     pub x: f64,
+    /// The text's baseline (pt, as krilla's `cm` and text matrix place it).
     pub y: f64,
+    /// The page's right edge (pt).
     pub right: f64,
 }
 
@@ -335,6 +339,7 @@ pub struct Frame {
 pub struct Glyph<'a> {
     /// Its code in typst's PDF.
     pub g: &'a [u8],
+    /// Its character's class (see [`super::textlayer::class`]).
     pub class: Class,
     /// The `TJ` adjustment written before it (thousandths of an em).
     pub adjust: f64,
@@ -348,6 +353,7 @@ pub struct Glyph<'a> {
 /// ended (page coordinates), or `None` where that is not known.
 #[derive(Default, Clone, Copy, Debug)]
 pub struct Reader {
+    /// Where pdf.js's last glyph ended: x and baseline (pt).
     pub prev: Option<(f64, f64)>,
 }
 
@@ -370,6 +376,7 @@ pub struct Text<'a> {
     pub x0: f64,
     /// Its text size (pt).
     pub size: f64,
+    /// Its glyphs, in the order they are shown.
     pub glyphs: &'a [Glyph<'a>],
     /// The x (its text space) of a space moved in from the object before, written first and
     /// ending at `x0`.
