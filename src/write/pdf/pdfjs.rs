@@ -88,6 +88,16 @@ impl Glyphs {
     }
 }
 
+/// The character a `ToUnicode` destination (UTF-16BE hex) maps to, when it is one.
+pub fn one_char(h: &str) -> Option<char> {
+    let units: Vec<u16> = (0..h.len() / 4)
+        .filter_map(|k| u16::from_str_radix(h.get(k * 4..k * 4 + 4)?, 16).ok())
+        .collect();
+    let mut chars = char::decode_utf16(units);
+    let c = chars.next()?.ok()?;
+    chars.next().is_none().then_some(c)
+}
+
 /// Whether pdf.js skips `c` (its `\p{Cf}` test): the format characters.
 fn is_format(c: char) -> bool {
     matches!(c as u32,
@@ -227,16 +237,8 @@ pub fn renumber(doc: &mut Document) -> HashMap<ObjectId, (Vec<u8>, Glyphs)> {
             widths: w.iter().map(|(c, v)| (c.to_be_bytes(), *v)).collect(),
             ..Glyphs::default()
         };
-        let unicode = |h: &str| -> Option<char> {
-            let units: Vec<u16> = (0..h.len() / 4)
-                .filter_map(|k| u16::from_str_radix(h.get(k * 4..k * 4 + 4)?, 16).ok())
-                .collect();
-            let mut chars = char::decode_utf16(units);
-            let c = chars.next()?.ok()?;
-            chars.next().is_none().then_some(c)
-        };
         for (code, uni) in &pairs {
-            if unicode(uni).is_some_and(is_format) {
+            if one_char(uni).is_some_and(is_format) {
                 glyphs.format.insert(code.to_be_bytes());
             }
             if uni == "0020" {

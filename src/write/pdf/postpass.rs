@@ -576,15 +576,7 @@ type Classes = (HashMap<[u8; 2], Class>, Arc<pdfjs::Glyphs>);
 fn code_classes(cmap: &[u8]) -> HashMap<[u8; 2], Class> {
     let text = String::from_utf8_lossy(cmap);
     let hex = |h: &str| u32::from_str_radix(h, 16).ok();
-    let unicode = |h: &str| -> Option<char> {
-        let units: Vec<u16> = (0..h.len() / 4)
-            .filter_map(|k| u16::from_str_radix(h.get(k * 4..k * 4 + 4)?, 16).ok())
-            .collect();
-        let s = String::from_utf16(&units).ok()?;
-        let mut chars = s.chars();
-        let c = chars.next()?;
-        chars.next().is_none().then_some(c)
-    };
+    let unicode = pdfjs::one_char;
     let mut out = HashMap::new();
     let mut add = |code: u32, c: Option<char>| {
         let class = c.map_or(Class::Other, class);
@@ -895,34 +887,24 @@ fn rewrite_text(d: &[u8], layer: &Layer) -> (Vec<u8>, bool) {
         };
         let shape = shape(o, layer);
         // A space that ends the object moves to the start of the next one on its line.
-        let next = objects.get(k + 1).and_then(Option::as_ref);
-        let drop_last = match (frames[k], frames.get(k + 1).copied().flatten(), next) {
-            (Some(f), Some(g), Some(n)) => {
-                o.glyphs
-                    .last()
-                    .is_some_and(|(_, g)| layer.glyphs.is_any_space(g))
-                    && layer.glyphs.space.is_some()
-                    && o.moves.is_empty()
-                    && n.moves.is_empty()
-                    && (f.y - g.y).abs() < 0.25 * o.size
-                    && n.glyphs
-                        .first()
-                        .is_some_and(|(_, g)| !matches!(layer.class(g), Class::Space | Class::Mark))
+        // The next object when it goes on on this line.
+        let next = match (frames[k], frames.get(k + 1).copied().flatten()) {
+            (Some(f), Some(g)) if (f.y - g.y).abs() < 0.25 * o.size => {
+                objects.get(k + 1).and_then(Option::as_ref)
             }
-            _ => false,
+            _ => None,
         };
+        let first = next.and_then(|n| n.glyphs.first()).map(|(_, g)| *g);
+        let drop_last = next.is_some_and(|n| n.moves.is_empty())
+            && o.glyphs
+                .last()
+                .is_some_and(|(_, g)| layer.glyphs.is_any_space(g))
+            && layer.glyphs.space.is_some()
+            && o.moves.is_empty()
+            && first.is_some_and(|g| !matches!(layer.class(g), Class::Space | Class::Mark));
         let frame = frames[k].filter(|_| o.moves.is_empty());
         // Whether the next object on the line starts a word after a space.
-        let continues = drop_last
-            || match (frames[k], frames.get(k + 1).copied().flatten(), next) {
-                (Some(f), Some(g), Some(n)) => {
-                    (f.y - g.y).abs() < 0.25 * o.size
-                        && n.glyphs
-                            .first()
-                            .is_some_and(|(_, g)| layer.glyphs.is_any_space(g))
-                }
-                _ => false,
-            };
+        let continues = drop_last || first.is_some_and(|g| layer.glyphs.is_any_space(g));
         let placed = pdfjs::Text {
             frame,
             x0: o.x0,
