@@ -927,17 +927,23 @@ fn render_pdf(
     if prepared.is_some() {
         lap("text layer");
     }
-    let pdf = export(
-        ctx,
-        &world,
-        prepared.as_ref().map_or(&doc, |(d, _)| d),
-        standards,
-        diags,
+    // The glyph forms do not depend on typst's PDF: they are made while it is written.
+    let (pdf, forms) = rayon::join(
+        || {
+            export(
+                ctx,
+                &world,
+                prepared.as_ref().map_or(&doc, |(d, _)| d),
+                standards,
+                diags,
+            )
+        },
+        || prepared.as_ref().map(|(_, o)| postpass::glyph_forms(o)),
     );
     lap("export (typst-pdf)");
-    if let Some((_, outlines)) = &prepared {
+    if let (Some((_, outlines)), Some(forms)) = (&prepared, forms) {
         let mut steps = Vec::new();
-        let shared = postpass::finish(&pdf?, outlines, &mut steps).map_err(|e| {
+        let shared = postpass::finish(&pdf?, outlines, forms, &mut steps).map_err(|e| {
             diags.push(Diagnostic::error("pdf", format!("text layer: {e}")).hint(
                 "this is a fault of publish, not of the book (please report it); \
                      `[pdf] text-layer = \"native\"` in publish.toml builds without the layer",

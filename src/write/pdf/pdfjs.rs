@@ -18,7 +18,8 @@
 //! typst sets as an item of their own) is moved to the start of the next one on the line, where
 //! its `Tw` still reaches the word after it.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::HashMap;
 
 use lopdf::{Document, Object, ObjectId, Stream};
 
@@ -43,11 +44,11 @@ const EDGE: f64 = 1.0;
 #[derive(Default, Clone, Debug)]
 pub struct Glyphs {
     /// Each code's width (thousandths of an em).
-    pub widths: HashMap<[u8; 2], f64>,
+    pub widths: FxHashMap<[u8; 2], f64>,
     /// The codes of format characters (Unicode Cf): pdf.js skips them, pen and all.
-    pub format: HashSet<[u8; 2]>,
+    pub format: FxHashSet<[u8; 2]>,
     /// The codes of every space glyph (U+0020, whatever its width).
-    pub spaces: HashSet<[u8; 2]>,
+    pub spaces: FxHashSet<[u8; 2]>,
     /// The code of the space between words, which [`renumber`] made [`SPACE_CODE`] (and
     /// [`SPACE_CODE`]'s glyph this code).
     pub space: Option<[u8; 2]>,
@@ -429,6 +430,9 @@ pub fn plan(text: &Text, font: &Glyphs, reader: &mut Reader) -> Plan {
         joined: bool,
         split: bool,
         at: Option<usize>,
+        /// The glyph's width (pt) and whether it is a format character, looked up once.
+        width: f64,
+        format: bool,
     }
     // The moved-in space is drawn a tenth of a point from where it was (see
     // [`super::postpass`]).
@@ -442,6 +446,8 @@ pub fn plan(text: &Text, font: &Glyphs, reader: &mut Reader) -> Plan {
             joined: false,
             split: true,
             at: None,
+            width: font.width(&space, size),
+            format: false,
         });
     }
     let kept = if drop_last { n.saturating_sub(1) } else { n };
@@ -453,9 +459,11 @@ pub fn plan(text: &Text, font: &Glyphs, reader: &mut Reader) -> Plan {
             joined: gl.joined && !(k == 0 && incoming.is_some()),
             split: gl.split || k == 0,
             at: Some(k),
+            width: font.width(gl.g, size),
+            format: font.is_format(gl.g),
         });
     }
-    let width = |g: &G| font.width(g.g, size);
+    let width = |g: &G| g.width;
     let step = |g: &G| g.adjust * em / 1000.0;
     // The true pen before each glyph's adjustment, and its true end; the right end of
     // everything from each glyph on (pdf.js's shift there must keep it on the page).
@@ -475,7 +483,7 @@ pub fn plan(text: &Text, font: &Glyphs, reader: &mut Reader) -> Plan {
     for i in (0..seq.len().saturating_sub(1)).rev() {
         reach[i] = reach[i].max(reach[i + 1]);
     }
-    let base = |g: &G| !matches!(g.class, Class::Space | Class::Mark) && !font.is_format(g.g);
+    let base = |g: &G| !matches!(g.class, Class::Space | Class::Mark) && !g.format;
     let fits = |shift: f64, i: usize| frame.x + reach[i] + shift <= frame.right - EDGE;
 
     let on_line = |p: Option<(f64, f64)>| p.filter(|(_, y)| (y - frame.y).abs() < 0.25 * em);
@@ -484,14 +492,14 @@ pub fn plan(text: &Text, font: &Glyphs, reader: &mut Reader) -> Plan {
     // that follows a format character in its array (that character's spacing), and the
     // width of a mark or a format character.
     let skips = |m: usize| {
-        if m > 0 && seq[m].joined && font.is_format(seq[m - 1].g) {
+        if m > 0 && seq[m].joined && seq[m - 1].format {
             step(&seq[m])
         } else {
             0.0
         }
     };
     let lags = |m: usize| {
-        if seq[m].class == Class::Mark || font.is_format(seq[m].g) {
+        if seq[m].class == Class::Mark || seq[m].format {
             width(&seq[m])
         } else {
             0.0
@@ -512,7 +520,7 @@ pub fn plan(text: &Text, font: &Glyphs, reader: &mut Reader) -> Plan {
             continue;
         }
         let mut j = i + 1;
-        while j < seq.len() && font.is_format(seq[j].g) {
+        while j < seq.len() && seq[j].format {
             j += 1;
         }
         if j >= seq.len() || !base(&seq[j]) {
@@ -755,7 +763,7 @@ mod tests {
     fn font() -> Glyphs {
         Glyphs {
             widths: [([0, 4], 240.0), ([0, 7], 500.0)].into_iter().collect(),
-            format: HashSet::new(),
+            format: FxHashSet::default(),
             spaces: [[0, 4]].into_iter().collect(),
             space: Some([0, 4]),
         }

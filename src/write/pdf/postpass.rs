@@ -23,7 +23,9 @@
 //!   spaces, and a space that ends a text object moves into the next one on its line (see
 //!   [`super::pdfjs`]).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -75,12 +77,18 @@ impl Rounding {
     }
 }
 
+/// The Form XObject of each glyph path of `outlines`, made in parallel (for [`finish`]).
+pub fn glyph_forms(outlines: &Outlines) -> Vec<Stream> {
+    outlines.paths.par_iter().map(|p| form_object(p)).collect()
+}
+
 /// Finish the archival PDF: see the module documentation. `outlines` are the glyphs
-/// [`super::textlayer::prepare`] took out of the frames. Returns the new file; adds the time
-/// of each step to `timings` (for `--timings`).
+/// [`super::textlayer::prepare`] took out of the frames, `forms` their [`glyph_forms`].
+/// Returns the new file; adds the time of each step to `timings` (for `--timings`).
 pub fn finish(
     pdf: &[u8],
     outlines: &Outlines,
+    forms: Vec<Stream>,
     timings: &mut Vec<(&'static str, Duration)>,
 ) -> Result<Vec<u8>, String> {
     let mut clock = Instant::now();
@@ -89,8 +97,9 @@ pub fn finish(
         clock = Instant::now();
     };
     let mut doc = Document::load_mem(pdf).map_err(|e| format!("cannot read typst's PDF: {e}"))?;
-    // Each glyph path's Form XObject, made on first use.
-    let mut forms: Vec<Option<ObjectId>> = vec![None; outlines.paths.len()];
+    // Each glyph path's Form XObject, added on first use.
+    let mut forms: Vec<Option<Stream>> = forms.into_iter().map(Some).collect();
+    let mut form_ids: Vec<Option<ObjectId>> = vec![None; outlines.paths.len()];
     let mut placed = vec![false; outlines.runs.len()];
     // The layer font's space between words becomes code 32 (see [`pdfjs`]): the glyph
     // classes are read from the `ToUnicode` maps as they were, the codes the content still has.
@@ -143,11 +152,12 @@ pub fn finish(
     let done: Vec<_> = jobs
         .into_par_iter()
         .map(|(owner, cid, data, layer)| {
-            let (glyphs, drawn, runs) = place_glyphs(&data, outlines);
+            // The layer text first: it reads krilla's stream, before the glyphs make it longer.
+            let (text, stale) = rewrite_text(&data, &layer);
+            let (text, drawn, runs) = place_glyphs(&text, outlines);
             if drawn.is_empty() && layer.names.is_empty() {
                 return (owner, cid, None, drawn, runs, false);
             }
-            let (text, stale) = rewrite_text(&glyphs, &layer);
             // Layer glyphs are boxes: one left in render mode 0 would paint over the page.
             let visible = layer.names.iter().any(|n| {
                 let mut at = b" 0 Tr/".to_vec();
@@ -176,11 +186,14 @@ pub fn finish(
             placed[run] = true;
         }
         for path in drawn {
-            let id = match forms[path] {
+            let id = match form_ids[path] {
                 Some(id) => id,
                 None => {
-                    let id = doc.add_object(form_object(&outlines.paths[path]));
-                    forms[path] = Some(id);
+                    let form = forms[path]
+                        .take()
+                        .unwrap_or_else(|| form_object(&outlines.paths[path]));
+                    let id = doc.add_object(form);
+                    form_ids[path] = Some(id);
                     id
                 }
             };
@@ -286,10 +299,10 @@ fn form_object(path: &[u8]) -> Stream {
 /// with `1 0 0 1 dx dy cm` in whole glyph units (a hundredth of a point at text sizes; each
 /// move aims at the exact position, so rounding never adds up). Markers
 /// that follow each other with the same scale and colour — a line's items — share one
-/// `q … Q`. Returns the stream and the paths drawn; marks `placed` runs.
-fn place_glyphs(d: &[u8], outlines: &Outlines) -> (Vec<u8>, BTreeSet<usize>, Vec<usize>) {
+/// `q … Q`. Returns the stream, the paths drawn (in order, once each) and the runs placed.
+fn place_glyphs(d: &[u8], outlines: &Outlines) -> (Vec<u8>, Vec<usize>, Vec<usize>) {
     let mut out = Vec::with_capacity(d.len() * 2);
-    let mut drawn = BTreeSet::new();
+    let mut drawn = Vec::new();
     let mut placed = Vec::new();
     let mut copied = 0;
     let mut i = 0;
@@ -336,7 +349,7 @@ fn place_glyphs(d: &[u8], outlines: &Outlines) -> (Vec<u8>, BTreeSet<usize>, Vec
             continue;
         };
         for (path, x, y) in run {
-            drawn.insert(*path);
+            drawn.push(*path);
             // The glyph's origin in user space, and the move there from the pen in glyph units.
             let target = (e + a * x + c * y, f + b * x + dd * y);
             let (du, dv) = (target.0 - pen.0, target.1 - pen.1);
@@ -363,6 +376,8 @@ fn place_glyphs(d: &[u8], outlines: &Outlines) -> (Vec<u8>, BTreeSet<usize>, Vec
         out.extend_from_slice(b"\nQ");
     }
     out.extend_from_slice(&d[copied..]);
+    drawn.sort_unstable();
+    drawn.dedup();
     (out, drawn, placed)
 }
 
@@ -481,7 +496,7 @@ fn form_fonts(doc: &Document, form: ObjectId) -> BTreeMap<Vec<u8>, &Dictionary> 
 #[derive(Default, Clone)]
 struct Layer {
     names: Vec<Vec<u8>>,
-    classes: HashMap<[u8; 2], Class>,
+    classes: FxHashMap<[u8; 2], Class>,
     /// Its glyphs' widths and codes for pdf.js's word spaces (see [`pdfjs`]).
     glyphs: Arc<pdfjs::Glyphs>,
     /// The right edge of the page (none in a form: where its text lands is not known here).
@@ -568,16 +583,16 @@ fn layer_fonts(
 }
 
 /// A layer font's glyph classes (by code in typst's PDF) and what pdf.js's word spaces need.
-type Classes = (HashMap<[u8; 2], Class>, Arc<pdfjs::Glyphs>);
+type Classes = (FxHashMap<[u8; 2], Class>, Arc<pdfjs::Glyphs>);
 
 /// The [`Class`] of each two-byte code a `ToUnicode` CMap maps to a single character
 /// (`bfchar` entries and `bfrange` runs, as krilla writes them); codes of class
 /// [`Class::Other`] are left out.
-fn code_classes(cmap: &[u8]) -> HashMap<[u8; 2], Class> {
+fn code_classes(cmap: &[u8]) -> FxHashMap<[u8; 2], Class> {
     let text = String::from_utf8_lossy(cmap);
     let hex = |h: &str| u32::from_str_radix(h, 16).ok();
     let unicode = pdfjs::one_char;
-    let mut out = HashMap::new();
+    let mut out = FxHashMap::default();
     let mut add = |code: u32, c: Option<char>| {
         let class = c.map_or(Class::Other, class);
         if class != Class::Other && code <= 0xFFFF {
@@ -643,6 +658,17 @@ fn integer(out: &mut Vec<u8>, v: f64) {
 
 /// Parse a number token.
 fn parse(b: &[u8]) -> Option<f64> {
+    // Whole numbers (most of krilla's) without going through a string; exact below 2^53.
+    let (negative, digits) = match b {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, b),
+    };
+    if !digits.is_empty() && digits.len() <= 15 && digits.iter().all(u8::is_ascii_digit) {
+        let v = digits
+            .iter()
+            .fold(0u64, |v, d| v * 10 + u64::from(d - b'0')) as f64;
+        return Some(if negative { -v } else { v });
+    }
     std::str::from_utf8(b).ok()?.parse().ok()
 }
 
@@ -651,8 +677,9 @@ fn parse(b: &[u8]) -> Option<f64> {
 enum Tok<'a> {
     Num(&'a [u8]),
     Name(&'a [u8]),
-    /// A string's bytes (from a literal or a hexadecimal string).
-    Str(Vec<u8>),
+    /// A string's bytes (from a literal or a hexadecimal string): a few glyph codes, kept
+    /// inline (a page has thousands).
+    Str(SmallVec<[u8; 16]>),
     Open,
     Close,
     Op(&'a [u8]),
@@ -661,7 +688,8 @@ enum Tok<'a> {
 /// The tokens of `d` (a text object's inside), or `None` for anything else (literal strings,
 /// dictionaries, inline images): such a text object is left as it is.
 fn tokens(d: &[u8]) -> Option<Vec<Tok<'_>>> {
-    let mut out = Vec::new();
+    // About one token in six bytes in krilla's text objects.
+    let mut out = Vec::with_capacity(d.len() / 6);
     let mut i = 0;
     let regular = |b: u8| !b.is_ascii_whitespace() && !b"/[]<>(){}%".contains(&b);
     while i < d.len() {
@@ -692,7 +720,7 @@ fn tokens(d: &[u8]) -> Option<Vec<Tok<'_>>> {
                     .filter(|c| !c.is_ascii_whitespace())
                     .copied()
                     .collect();
-                let mut bytes = Vec::with_capacity(digits.len() / 2);
+                let mut bytes = SmallVec::with_capacity(digits.len() / 2);
                 for pair in digits.chunks(2) {
                     let hex = std::str::from_utf8(pair).ok()?;
                     let v = u8::from_str_radix(hex, 16).ok()?;
@@ -727,8 +755,8 @@ fn tokens(d: &[u8]) -> Option<Vec<Tok<'_>>> {
 }
 
 /// The bytes of the literal string opening at `d[i]` (`(`), and the index after it.
-fn literal(d: &[u8], i: usize) -> Option<(Vec<u8>, usize)> {
-    let mut out = Vec::new();
+fn literal(d: &[u8], i: usize) -> Option<(SmallVec<[u8; 16]>, usize)> {
+    let mut out = SmallVec::new();
     let mut depth = 0usize;
     let mut j = i;
     loop {
@@ -1486,6 +1514,49 @@ fn add_xobjects(
 mod tests {
     use super::*;
 
+    #[test]
+    fn numbers_read_as_rust_reads_them() {
+        for t in [
+            "0",
+            "-0",
+            "7",
+            "-860",
+            "007",
+            "123456789012345",
+            "1234567890123456",
+            "859.5",
+            "-.5",
+            "+3",
+            "1e3",
+            "",
+            "-",
+            "1-2",
+            "x",
+        ] {
+            let std: Option<f64> = t.parse().ok();
+            assert_eq!(
+                parse(t.as_bytes()).map(f64::to_bits),
+                std.map(f64::to_bits),
+                "{t:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn literal_strings_read_with_their_escapes() {
+        let d = br"(\000\005)(a(b)c)(\(\)\\)(x\
+y)";
+        let toks = tokens(d).unwrap();
+        let strings: Vec<&[u8]> = toks
+            .iter()
+            .map(|t| match t {
+                Tok::Str(s) => &s[..],
+                _ => panic!("{t:?}"),
+            })
+            .collect();
+        assert_eq!(strings, [&b"\0\x05"[..], b"a(b)c", b"()\\", b"xy"]);
+    }
+
     fn layer(marks: &[[u8; 2]]) -> Layer {
         Layer {
             names: vec![b"f0".to_vec()],
@@ -1676,7 +1747,7 @@ mod tests {
 
     #[test]
     fn form_names_are_short_and_distinct() {
-        let names: BTreeSet<Vec<u8>> = (0..5000).map(form_name).collect();
+        let names: std::collections::BTreeSet<Vec<u8>> = (0..5000).map(form_name).collect();
         assert_eq!(names.len(), 5000);
         assert_eq!(form_name(0), b"G0");
         assert_eq!(form_name(35), b"Gz");

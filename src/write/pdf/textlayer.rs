@@ -14,7 +14,8 @@
 //! every left-to-right run (a number, a Latin word) for poppler, which reorders lines itself
 //! (see [`mark_runs_for_poppler`]).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 use typst::foundations::Bytes;
 use typst::layout::{Abs, Dir, Em, Frame, FrameItem, GroupItem, Point, Ratio, Size, Transform};
@@ -144,11 +145,13 @@ pub fn prepare(doc: &PagedDocument) -> (PagedDocument, Outlines) {
         .map(|(i, k)| (*k, (i + 1) as u16))
         .collect();
     let font = glyphless_font(&gids);
+    // Looked up for every character of the book.
+    let gids: FxHashMap<(char, u16), u16> = gids.into_iter().collect();
     // Every glyph used, in order of first use, outlined once; the ones with an outline are
     // the forms, numbered in that order.
     let mut fonts: Vec<FontInstance> = Vec::new();
     let mut keys: Vec<(usize, u16)> = Vec::new();
-    let mut seen: HashSet<(usize, u16)> = HashSet::new();
+    let mut seen: FxHashSet<(usize, u16)> = FxHashSet::default();
     for (_, page) in &read {
         let numbers: Vec<usize> = page
             .fonts
@@ -168,7 +171,7 @@ pub fn prepare(doc: &PagedDocument) -> (PagedDocument, Outlines) {
         .collect();
     let mut forms = Forms {
         fonts,
-        numbers: HashMap::new(),
+        numbers: FxHashMap::default(),
         curves: Vec::new(),
     };
     let mut outlines = Outlines::default();
@@ -232,7 +235,7 @@ pub fn prepare(doc: &PagedDocument) -> (PagedDocument, Outlines) {
 struct PageGlyphs {
     fonts: Vec<FontInstance>,
     keys: Vec<(usize, u16)>,
-    seen: HashSet<(usize, u16)>,
+    seen: FxHashSet<(usize, u16)>,
 }
 
 /// The glyph forms of the whole document, for pass 2 of [`prepare`].
@@ -240,7 +243,7 @@ struct Forms {
     /// The fonts the forms come from (the instance first used).
     fonts: Vec<FontInstance>,
     /// (font, glyph) → form number (`None`: no outline).
-    numbers: HashMap<(usize, u16), Option<usize>>,
+    numbers: FxHashMap<(usize, u16), Option<usize>>,
     /// Each form's outline, for stroked text.
     curves: Vec<Curve>,
 }
@@ -551,11 +554,10 @@ fn widen_runs(out: &mut [Sized], line: &[Pend]) {
     // its neighbour would be a word of its own to poppler, which moves it to the other side or
     // loses the space next to it.
     let strong = |s: &Slot| {
-        s.ch.is_alphanumeric()
-            && matches!(
-                unicode_bidi::bidi_class(s.ch),
-                unicode_bidi::BidiClass::L | unicode_bidi::BidiClass::EN
-            )
+        matches!(
+            bidi_class(s.ch),
+            unicode_bidi::BidiClass::L | unicode_bidi::BidiClass::EN
+        ) && s.ch.is_alphanumeric()
     };
     let mut widen: Vec<(usize, usize, f64)> = Vec::new();
     for (k, p) in items.iter().enumerate() {
@@ -643,7 +645,7 @@ fn poppler_type(c: char) -> Poppler {
     if matches!(u, 0x202A | 0x202D) {
         return Poppler::L;
     }
-    match unicode_bidi::bidi_class(c) {
+    match bidi_class(c) {
         BidiClass::L => Poppler::L,
         BidiClass::R | BidiClass::AL => Poppler::R,
         _ => Poppler::N,
@@ -845,7 +847,8 @@ fn run_char(c: &LineChar) -> bool {
 /// The characters of a line's layer items in logical order, for [`mark_runs_for_poppler`] and
 /// [`merge_runs_for_poppler`].
 fn line_chars(out: &[Sized], line: &[Pend]) -> Vec<LineChar> {
-    let mut chars: Vec<LineChar> = Vec::new();
+    let mut chars: Vec<LineChar> =
+        Vec::with_capacity(line.iter().map(|p| out[p.index].slots.len()).sum());
     for p in line {
         let origin = p.pos.x.to_pt();
         let size = out[p.index].size;
@@ -961,7 +964,7 @@ pub fn class(c: char) -> Class {
     if is_mark(c) {
         return Class::Mark;
     }
-    match unicode_bidi::bidi_class(c) {
+    match bidi_class(c) {
         BidiClass::NSM => Class::Mark,
         BidiClass::L => Class::Strong,
         BidiClass::EN
@@ -972,6 +975,19 @@ pub fn class(c: char) -> Class {
         | BidiClass::BN => Class::Weak,
         BidiClass::WS => Class::Space,
         _ => Class::Other,
+    }
+}
+
+/// The bidi class of `c`, without searching the Unicode table for the most common
+/// characters (Arabic and Latin letters, the space): it is asked for every character of the
+/// book.
+fn bidi_class(c: char) -> unicode_bidi::BidiClass {
+    use unicode_bidi::BidiClass;
+    match c {
+        'a'..='z' | 'A'..='Z' => BidiClass::L,
+        ' ' => BidiClass::WS,
+        '\u{0621}'..='\u{063A}' | '\u{0641}'..='\u{064A}' => BidiClass::AL,
+        _ => unicode_bidi::bidi_class(c),
     }
 }
 
@@ -1216,7 +1232,7 @@ type Outline = Vec<(u8, [f32; 6])>;
 /// Pass 2: rebuilds frames, consuming the runs of pass 1 in the same order.
 struct Rebuild<'a> {
     runs: std::vec::IntoIter<Sized>,
-    gids: &'a BTreeMap<(char, u16), u16>,
+    gids: &'a FxHashMap<(char, u16), u16>,
     font: Font,
     forms: &'a Forms,
     /// The number of this page's first marker.
@@ -1603,6 +1619,14 @@ impl ttf_parser::OutlineBuilder for PathOut {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fast_bidi_classes_are_the_tables() {
+        let ranges = ['\0'..='\u{7F}', '\u{0600}'..='\u{06FF}'];
+        for c in ranges.into_iter().flatten() {
+            assert_eq!(bidi_class(c), unicode_bidi::bidi_class(c), "{c:?}");
+        }
+    }
 
     /// A layer item for [`order`]: its text, its left edge, whether it runs right to left,
     /// and its paragraph's language.
