@@ -15,6 +15,7 @@
 //! (see [`mark_runs_for_poppler`]).
 
 use rustc_hash::{FxHashMap, FxHashSet};
+use smallvec::SmallVec;
 use std::collections::{BTreeMap, BTreeSet};
 
 use typst::foundations::Bytes;
@@ -115,7 +116,7 @@ pub fn prepare(doc: &PagedDocument) -> (PagedDocument, Outlines) {
     use rayon::prelude::*;
     // Pass 1: the slots of every convertible text item of each page, in traversal order, and
     // the glyphs the page uses.
-    let read: Vec<(Vec<Sized>, PageGlyphs)> = doc
+    let read: Vec<(Vec<Sized>, PageGlyphs, Repertoire)> = doc
         .pages()
         .par_iter()
         .map(|page| {
@@ -129,16 +130,18 @@ pub fn prepare(doc: &PagedDocument) -> (PagedDocument, Outlines) {
             };
             collect_sized(&page.frame, 0, Point::zero(), &mut at);
             finish_visual(&mut items, &mut visual);
-            (items, glyphs)
+            // The page's part of the glyphless font's repertoire (character, width step).
+            let mut keys = Repertoire::default();
+            for item in &items {
+                for (k, s) in item.slots.iter().enumerate() {
+                    keys.insert(s.key(item.size, k + 1 == item.slots.len()));
+                }
+            }
+            (items, glyphs, keys)
         })
         .collect();
-    // The glyphless font's repertoire (character, width step).
-    let mut repertoire: BTreeSet<(char, u16)> = BTreeSet::new();
-    for item in read.iter().flat_map(|(items, _)| items) {
-        for (k, s) in item.slots.iter().enumerate() {
-            repertoire.insert(s.key(item.size, k + 1 == item.slots.len()));
-        }
-    }
+    let repertoire: BTreeSet<(char, u16)> = read.iter().flat_map(|r| r.2.iter().copied()).collect();
+    let read: Vec<(Vec<Sized>, PageGlyphs)> = read.into_iter().map(|(i, g, _)| (i, g)).collect();
     let gids: BTreeMap<(char, u16), u16> = repertoire
         .iter()
         .enumerate()
@@ -165,9 +168,14 @@ pub fn prepare(doc: &PagedDocument) -> (PagedDocument, Outlines) {
             }
         }
     }
-    let curves: Vec<Option<Curve>> = keys
+    let curves: Vec<Option<(Curve, Vec<u8>)>> = keys
         .par_iter()
-        .map(|(index, id)| outline(&fonts[*index], *id))
+        .map(|(index, id)| {
+            outline(&fonts[*index], *id).map(|curve| {
+                let path = path_bytes(&curve);
+                (curve, path)
+            })
+        })
         .collect();
     let mut forms = Forms {
         fonts,
@@ -176,8 +184,8 @@ pub fn prepare(doc: &PagedDocument) -> (PagedDocument, Outlines) {
     };
     let mut outlines = Outlines::default();
     for (key, curve) in keys.into_iter().zip(curves) {
-        let number = curve.map(|curve| {
-            outlines.paths.push(path_bytes(&curve));
+        let number = curve.map(|(curve, path)| {
+            outlines.paths.push(path);
             forms.curves.push(curve);
             forms.curves.len() - 1
         });
@@ -228,6 +236,9 @@ pub fn prepare(doc: &PagedDocument) -> (PagedDocument, Outlines) {
         outlines,
     )
 }
+
+/// The glyphless font's characters a page uses: (character, width step) keys of [`Slot::key`].
+type Repertoire = FxHashSet<(char, u16)>;
 
 /// The glyphs of a page in order of first use: (font, glyph id), the font an index into
 /// `fonts`.
@@ -1144,12 +1155,12 @@ fn slots(item: &TextItem) -> Vec<Slot> {
     let first = item.glyphs.first().map_or(0, |g| g.range.start);
     let last = item.glyphs.last().map_or(0, |g| g.range.start);
     let rtl = first > last || (first == last && has_rtl(item));
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(item.text.len());
     for (start, end, left, right) in clusters {
         let Some(text) = item.text.get(start as usize..end as usize) else {
             continue;
         };
-        let chars: Vec<char> = text.chars().filter(|c| !is_control(*c)).collect();
+        let chars: SmallVec<[char; 8]> = text.chars().filter(|c| !is_control(*c)).collect();
         if chars.is_empty() {
             continue;
         }
