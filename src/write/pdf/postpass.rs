@@ -651,9 +651,8 @@ fn hex(out: &mut Vec<u8>, bytes: &[u8]) {
 /// Write `v`, a whole number, as a content stream integer (without going through float
 /// formatting: a page writes one for every glyph it moves to).
 fn integer(out: &mut Vec<u8>, v: f64) {
-    use std::io::Write as _;
-    // Writing to a Vec cannot fail; `as` saturates, and page coordinates are far inside i64.
-    let _ = write!(out, "{}", v as i64);
+    // `as` saturates, and page coordinates are far inside i64.
+    out.extend_from_slice(itoa::Buffer::new().format(v as i64).as_bytes());
 }
 
 /// Parse a number token.
@@ -685,13 +684,26 @@ enum Tok<'a> {
     Op(&'a [u8]),
 }
 
+/// Which bytes are regular characters (neither white space nor a delimiter) in a content
+/// stream, as a table: the tokenizer asks for every byte.
+const REGULAR: [bool; 256] = {
+    let mut t = [true; 256];
+    let special = b"\0\t\n\x0c\r /[]<>(){}%";
+    let mut k = 0;
+    while k < special.len() {
+        t[special[k] as usize] = false;
+        k += 1;
+    }
+    t
+};
+
 /// The tokens of `d` (a text object's inside), or `None` for anything else (literal strings,
 /// dictionaries, inline images): such a text object is left as it is.
 fn tokens(d: &[u8]) -> Option<Vec<Tok<'_>>> {
     // About one token in six bytes in krilla's text objects.
     let mut out = Vec::with_capacity(d.len() / 6);
     let mut i = 0;
-    let regular = |b: u8| !b.is_ascii_whitespace() && !b"/[]<>(){}%".contains(&b);
+    let regular = |b: u8| REGULAR[usize::from(b)];
     while i < d.len() {
         let b = d[i];
         match b {
